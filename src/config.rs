@@ -1,0 +1,142 @@
+//! Settings shared by Lambda mode and the CLI. Every setting is a CLI flag with an
+//! environment twin (`SUPERDECODE_*`); Lambda mode reads the same definitions from the
+//! environment alone, so there is one list of settings and one set of defaults.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::decode::{JsonOptions, NumberOrString, TimeEncoding, UnionEncoding};
+use crate::error::EnvError;
+use crate::json_text::{BytesEncoding, NonFinite};
+use crate::pipeline::{Engine, Limits, Streams};
+use crate::schema::local::LocalSource;
+use crate::schema::{SchemaCache, SchemaSource};
+
+/// Redshift's VARCHAR limit: a longer result cannot be stored.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;
+
+/// What a record error becomes in a Redshift response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// `{"_decode_error":{"code":"...","message":"..."}}`, for a dead-letter view.
+    #[default]
+    Object,
+    /// SQL NULL.
+    Null,
+    /// Fail the whole batch (`success:false`).
+    Fail,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Local schema directory (DIR/<registry>/<schema>/<version>.avsc|.proto|.json). Without
+    /// it, schemas come from the AWS Glue Schema Registry.
+    #[arg(long, env = "SUPERDECODE_SCHEMAS", value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+
+    /// Registry that assumed-schema (stream) lookups use.
+    #[arg(long, env = "SUPERDECODE_REGISTRY", default_value = "default-registry")]
+    pub registry: String,
+
+    /// What a record error gives in a Redshift response.
+    #[arg(long, env = "SUPERDECODE_ON_ERROR", value_enum, default_value_t)]
+    pub on_error: OnError,
+
+    /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
+    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
+    pub max_result_bytes: usize,
+
+    /// Largest size a zlib-compressed Glue payload may inflate to.
+    #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_inflated_bytes: usize,
+
+    /// Seconds a `latest` schema lookup is cached.
+    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
+    pub latest_ttl_secs: u64,
+
+    /// Avro unions: the branch value, or `{"<type>": value}`.
+    #[arg(long, env = "SUPERDECODE_UNIONS", value_enum, default_value_t)]
+    pub unions: UnionEncoding,
+
+    /// Avro bytes and fixed: base64 or hex.
+    #[arg(long, env = "SUPERDECODE_BYTES", value_enum, default_value_t)]
+    pub bytes: BytesEncoding,
+
+    /// NaN and ±Infinity: null, or the strings "NaN", "Infinity", "-Infinity".
+    #[arg(long, env = "SUPERDECODE_NON_FINITE", value_enum, default_value_t)]
+    pub non_finite: NonFinite,
+
+    /// Decimals: exact JSON numbers, or strings.
+    #[arg(long, env = "SUPERDECODE_DECIMALS", value_enum, default_value_t)]
+    pub decimals: NumberOrString,
+
+    /// Dates, times and timestamps: ISO-8601 text, or the encoded epoch numbers.
+    #[arg(long, env = "SUPERDECODE_TIMES", value_enum, default_value_t)]
+    pub times: TimeEncoding,
+}
+
+impl Settings {
+    /// Reads the settings from `SUPERDECODE_*` variables alone (Lambda mode).
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_flags::<[&str; 0], &str>([])
+    }
+
+    /// Reads the settings from command-line flags (e.g. `["--schemas", "dir"]`), with the
+    /// environment filling in what they leave out.
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        #[command(name = "superdecode")]
+        struct Flags {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let args = std::iter::once(std::ffi::OsString::from("superdecode"))
+            .chain(flags.into_iter().map(Into::into));
+        <Flags as clap::Parser>::try_parse_from(args)
+            .map(|parsed| parsed.settings)
+            .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+    }
+
+    pub fn json_options(&self) -> JsonOptions {
+        JsonOptions {
+            unions: self.unions,
+            bytes: self.bytes,
+            non_finite: self.non_finite,
+            decimals: self.decimals,
+            times: self.times,
+        }
+    }
+
+    /// The schema source these settings name.
+    pub fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
+        match &self.schemas {
+            Some(dir) => Ok(Arc::new(LocalSource::load(dir)?)),
+            None => Err(EnvError::new(
+                "no schema source: set --schemas DIR / SUPERDECODE_SCHEMAS \
+                 (the AWS Glue Schema Registry source is not in this build yet)",
+            )),
+        }
+    }
+
+    /// Builds the decoding engine: loads the schema source and sets up the cache.
+    pub fn engine(&self) -> Result<Engine, EnvError> {
+        let cache = SchemaCache::new(
+            self.source()?,
+            self.json_options(),
+            Duration::from_secs(self.latest_ttl_secs),
+        );
+        Ok(Engine::new(
+            cache,
+            Streams::new(self.registry.clone()),
+            Limits {
+                max_result_bytes: self.max_result_bytes,
+                max_inflated_bytes: self.max_inflated_bytes,
+            },
+        ))
+    }
+}

@@ -1,0 +1,527 @@
+//! Avro binary → JSON text.
+//!
+//! [`AvroDecoder::new`] parses the writer schema with `apache-avro` and compiles it into a
+//! node tree ([`tree`]); that happens once per schema version, in the schema cache.
+//! [`AvroDecoder::decode`] then walks the tree over one record's bytes and appends JSON text
+//! directly, with no intermediate value. The mapping (DESIGN.md, "JSON mapping"):
+//!
+//! | Avro | JSON (default) | option |
+//! |---|---|---|
+//! | union | the branch's value | `tagged`: `{"<branch>": value}` (Avro JSON encoding) |
+//! | enum | symbol | |
+//! | bytes, fixed | base64 | hex |
+//! | float, double | shortest round-trip number; NaN/±Infinity → `null` | strings |
+//! | decimal | exact number with the scale's digits (`12.30`) | string |
+//! | uuid | string | |
+//! | date / time-* | `YYYY-MM-DD` / `HH:MM:SS.fff…` | epoch numbers |
+//! | timestamp-* | ISO-8601 with `Z`; local-timestamp-* without | epoch numbers |
+//! | duration | `{"months","days","millis"}` | |
+//!
+//! Invalid UTF-8 in a string, a truncated body and trailing bytes are all record errors.
+//!
+//! ```
+//! use superdecode::decode::avro::AvroDecoder;
+//! use superdecode::decode::{DecodeContext, JsonOptions};
+//!
+//! let schema = r#"{"type":"record","name":"R","fields":[
+//!     {"name":"id","type":"long"},
+//!     {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}}]}"#;
+//! let decoder = AvroDecoder::new(schema, &JsonOptions::default()).unwrap();
+//! let mut out = String::new();
+//! // id = 1 (zig-zag 0x02), price = 1230 (two bytes 0x04 0xCE) at scale 2
+//! decoder.decode(&[0x02, 0x04, 0x04, 0xce], &DecodeContext::default(), &mut out).unwrap();
+//! assert_eq!(out, r#"{"id":1,"price":12.30}"#);
+//! ```
+
+pub mod canonical;
+mod reader;
+mod tree;
+
+use num_bigint::BigInt;
+
+use super::time::{self, Unit};
+use super::{
+    DecodeContext, JsonOptions, NumberOrString, RecordDecoder, TimeEncoding, UnionEncoding,
+};
+use crate::error::{ErrorCode, RecordError};
+use crate::json_text::{self, push_int};
+use reader::{ReadError, Reader};
+use tree::{MAX_DECIMAL_BYTES, Node, NodeId, Tree};
+
+/// Deepest nesting we follow. Recursive schemas could otherwise be driven to overflow the
+/// stack by a hostile record; real data rarely nests past a dozen levels.
+pub const MAX_DEPTH: usize = 128;
+
+/// Decodes Avro binary records of one writer schema.
+pub struct AvroDecoder {
+    tree: Tree,
+    options: JsonOptions,
+}
+
+impl AvroDecoder {
+    /// Parses and compiles `schema_json`. Errors describe why the schema is unusable.
+    pub fn new(schema_json: &str, options: &JsonOptions) -> Result<Self, String> {
+        let schema = apache_avro::Schema::parse_str(schema_json)
+            .map_err(|e| format!("invalid Avro schema: {e}"))?;
+        Ok(AvroDecoder {
+            tree: tree::compile(&schema)?,
+            options: options.clone(),
+        })
+    }
+}
+
+impl RecordDecoder for AvroDecoder {
+    fn decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let mut walk = Walk {
+            nodes: &self.tree.nodes,
+            options: &self.options,
+            reader: Reader::new(body),
+            out,
+            max_len: ctx.max_result_bytes,
+            depth: 0,
+        };
+        walk.value(self.tree.root)
+            .map_err(Failure::into_record_error)?;
+        let left = walk.reader.remaining();
+        if left > 0 {
+            return Err(RecordError::new(
+                ErrorCode::TrailingBytes,
+                format!(
+                    "{left} byte(s) left after the record ended at offset {}: wrong schema or corrupt data",
+                    walk.reader.position()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A decode failure with the path to the value that failed, built while unwinding so the
+/// happy path pays nothing for it.
+struct Failure {
+    error: ReadError,
+    path: Vec<PathStep>,
+}
+
+enum PathStep {
+    Field(Box<str>),
+    Index(usize),
+    Key(String),
+}
+
+impl Failure {
+    fn at(mut self, step: PathStep) -> Self {
+        self.path.push(step);
+        self
+    }
+
+    fn into_record_error(self) -> RecordError {
+        let mut path = String::from("$");
+        for step in self.path.iter().rev() {
+            match step {
+                PathStep::Field(name) => {
+                    path.push('.');
+                    path.push_str(name);
+                }
+                PathStep::Index(i) => {
+                    path.push('[');
+                    push_int(&mut path, *i);
+                    path.push(']');
+                }
+                PathStep::Key(k) => {
+                    path.push('[');
+                    json_text::push_str_literal(&mut path, k);
+                    path.push(']');
+                }
+            }
+        }
+        RecordError::new(self.error.code, format!("at {path}: {}", self.error.detail))
+    }
+}
+
+impl From<ReadError> for Failure {
+    fn from(error: ReadError) -> Self {
+        Failure {
+            error,
+            path: Vec::new(),
+        }
+    }
+}
+
+fn fail(code: ErrorCode, detail: impl Into<String>) -> Failure {
+    Failure::from(ReadError {
+        code,
+        detail: detail.into(),
+    })
+}
+
+struct Walk<'a, 'b> {
+    nodes: &'a [Node],
+    options: &'a JsonOptions,
+    reader: Reader<'b>,
+    out: &'a mut String,
+    max_len: usize,
+    depth: usize,
+}
+
+impl Walk<'_, '_> {
+    /// Stops runaway output (e.g. billions of `null` items in a few bytes) early.
+    fn check_size(&self) -> Result<(), Failure> {
+        if self.out.len() > self.max_len {
+            return Err(fail(
+                ErrorCode::ResultTooLarge,
+                format!("JSON result exceeds {} bytes", self.max_len),
+            ));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, id: NodeId) -> Result<(), Failure> {
+        let nodes = self.nodes;
+        match &nodes[id] {
+            Node::Null => self.out.push_str("null"),
+            Node::Boolean => {
+                let b = self.reader.boolean()?;
+                self.out.push_str(if b { "true" } else { "false" });
+            }
+            Node::Int => push_int(self.out, self.reader.int()?),
+            Node::Long => push_int(self.out, self.reader.long()?),
+            Node::Float => {
+                json_text::push_f32(self.out, self.reader.float()?, self.options.non_finite)
+            }
+            Node::Double => {
+                json_text::push_f64(self.out, self.reader.double()?, self.options.non_finite)
+            }
+            Node::Bytes => {
+                let data = self.reader.bytes()?;
+                json_text::push_bytes(self.out, data, self.options.bytes);
+            }
+            Node::String => {
+                let start = self.reader.position();
+                let data = self.reader.bytes()?;
+                let text = std::str::from_utf8(data).map_err(|e| {
+                    fail(
+                        ErrorCode::InvalidUtf8,
+                        format!("string at offset {start} is not valid UTF-8: {e}"),
+                    )
+                })?;
+                json_text::push_str_literal(self.out, text);
+            }
+            Node::Fixed(size) => {
+                let data = self.reader.take(*size)?;
+                json_text::push_bytes(self.out, data, self.options.bytes);
+            }
+            Node::Enum(symbols) => {
+                let start = self.reader.position();
+                let index = self.reader.int()?;
+                let symbol = usize::try_from(index).ok().and_then(|i| symbols.get(i));
+                let Some(symbol) = symbol else {
+                    return Err(fail(
+                        ErrorCode::DecodeFailed,
+                        format!(
+                            "enum index {index} at offset {start} is out of range (0..{})",
+                            symbols.len()
+                        ),
+                    ));
+                };
+                self.out.push_str(symbol);
+            }
+            Node::Array(items) => self.nested(|w| w.array(*items))?,
+            Node::Map(values) => self.nested(|w| w.map(*values))?,
+            Node::Record(fields) => self.nested(|w| {
+                w.out.push('{');
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        w.out.push(',');
+                    }
+                    w.out.push_str(&field.key);
+                    w.out.push(':');
+                    w.value(field.node)
+                        .map_err(|f| f.at(PathStep::Field(field.name.clone())))?;
+                }
+                w.out.push('}');
+                Ok(())
+            })?,
+            Node::Union(branches) => {
+                let start = self.reader.position();
+                let index = self.reader.long()?;
+                let branch = usize::try_from(index).ok().and_then(|i| branches.get(i));
+                let Some(branch) = branch else {
+                    return Err(fail(
+                        ErrorCode::DecodeFailed,
+                        format!(
+                            "union branch {index} at offset {start} is out of range (0..{})",
+                            branches.len()
+                        ),
+                    ));
+                };
+                match (&branch.tagged_prefix, self.options.unions) {
+                    (Some(prefix), UnionEncoding::Tagged) => {
+                        self.out.push_str(prefix);
+                        self.nested(|w| w.value(branch.node))?;
+                        self.out.push('}');
+                    }
+                    _ => self.nested(|w| w.value(branch.node))?,
+                }
+            }
+            Node::Decimal { scale, fixed_size } => {
+                let data = match fixed_size {
+                    Some(size) => self.reader.take(*size)?,
+                    None => self.reader.bytes()?,
+                };
+                self.decimal(data, i64::try_from(*scale).unwrap_or(i64::MAX))?;
+            }
+            Node::BigDecimal => {
+                let data = self.reader.bytes()?;
+                let mut inner = Reader::new(data);
+                let unscaled = inner.bytes()?;
+                let scale = inner.long()?;
+                if inner.remaining() != 0 {
+                    return Err(fail(
+                        ErrorCode::DecodeFailed,
+                        "big-decimal has trailing bytes",
+                    ));
+                }
+                self.decimal(unscaled, scale)?;
+            }
+            Node::UuidString => {
+                let data = self.reader.bytes()?;
+                let text = std::str::from_utf8(data).map_err(|e| {
+                    fail(
+                        ErrorCode::InvalidUtf8,
+                        format!("uuid is not valid UTF-8: {e}"),
+                    )
+                })?;
+                json_text::push_str_literal(self.out, text);
+            }
+            Node::UuidBinary { fixed } => {
+                let data = if *fixed {
+                    self.reader.take(16)?
+                } else {
+                    self.reader.bytes()?
+                };
+                let uuid = uuid::Uuid::from_slice(data).map_err(|_| {
+                    fail(
+                        ErrorCode::DecodeFailed,
+                        format!("uuid has {} bytes, not 16", data.len()),
+                    )
+                })?;
+                self.out.push('"');
+                self.out.push_str(
+                    uuid.hyphenated()
+                        .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                );
+                self.out.push('"');
+            }
+            Node::Date => {
+                let days = self.reader.int()?;
+                match self.options.times {
+                    TimeEncoding::Epoch => push_int(self.out, days),
+                    TimeEncoding::Iso => {
+                        self.out.push('"');
+                        time::push_date(self.out, i64::from(days));
+                        self.out.push('"');
+                    }
+                }
+            }
+            Node::Time(unit) => {
+                let start = self.reader.position();
+                let value = match unit {
+                    Unit::Millis => i64::from(self.reader.int()?),
+                    _ => self.reader.long()?,
+                };
+                match self.options.times {
+                    TimeEncoding::Epoch => push_int(self.out, value),
+                    TimeEncoding::Iso => {
+                        self.out.push('"');
+                        if !time::push_time_of_day(self.out, value, *unit) {
+                            return Err(fail(
+                                ErrorCode::DecodeFailed,
+                                format!("time of day {value} at offset {start} is outside one day"),
+                            ));
+                        }
+                        self.out.push('"');
+                    }
+                }
+            }
+            Node::Timestamp { unit, utc } => {
+                let value = self.reader.long()?;
+                match self.options.times {
+                    TimeEncoding::Epoch => push_int(self.out, value),
+                    TimeEncoding::Iso => {
+                        self.out.push('"');
+                        time::push_timestamp(self.out, value, *unit, *utc);
+                        self.out.push('"');
+                    }
+                }
+            }
+            Node::Duration => {
+                let data: [u8; 12] = self.reader.take_array()?;
+                let part =
+                    |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+                self.out.push_str("{\"months\":");
+                push_int(self.out, part(0));
+                self.out.push_str(",\"days\":");
+                push_int(self.out, part(4));
+                self.out.push_str(",\"millis\":");
+                push_int(self.out, part(8));
+                self.out.push('}');
+            }
+            Node::Pending => {
+                return Err(fail(
+                    ErrorCode::DecodeFailed,
+                    "internal: schema node was never compiled",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<(), Failure>) -> Result<(), Failure> {
+        if self.depth >= MAX_DEPTH {
+            return Err(fail(
+                ErrorCode::DecodeFailed,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
+    fn array(&mut self, items: NodeId) -> Result<(), Failure> {
+        self.out.push('[');
+        let mut index = 0usize;
+        loop {
+            let count = self
+                .reader
+                .block_count()
+                .map_err(|e| Failure::from(e).at(PathStep::Index(index)))?;
+            if count == 0 {
+                break;
+            }
+            for _ in 0..count {
+                if index > 0 {
+                    self.out.push(',');
+                }
+                self.value(items)
+                    .map_err(|f| f.at(PathStep::Index(index)))?;
+                index += 1;
+                self.check_size()?;
+            }
+        }
+        self.out.push(']');
+        Ok(())
+    }
+
+    fn map(&mut self, values: NodeId) -> Result<(), Failure> {
+        self.out.push('{');
+        let mut first = true;
+        loop {
+            let count = self.reader.block_count()?;
+            if count == 0 {
+                break;
+            }
+            for _ in 0..count {
+                if !first {
+                    self.out.push(',');
+                }
+                first = false;
+                let start = self.reader.position();
+                let key = self.reader.bytes()?;
+                let key = std::str::from_utf8(key).map_err(|e| {
+                    fail(
+                        ErrorCode::InvalidUtf8,
+                        format!("map key at offset {start} is not valid UTF-8: {e}"),
+                    )
+                })?;
+                json_text::push_str_literal(self.out, key);
+                self.out.push(':');
+                self.value(values)
+                    .map_err(|f| f.at(PathStep::Key(key.to_owned())))?;
+                self.check_size()?;
+            }
+        }
+        self.out.push('}');
+        Ok(())
+    }
+
+    /// Writes a two's-complement big-endian unscaled integer at `scale` as an exact
+    /// decimal: never through a float.
+    fn decimal(&mut self, unscaled: &[u8], scale: i64) -> Result<(), Failure> {
+        if unscaled.len() > MAX_DECIMAL_BYTES {
+            return Err(fail(
+                ErrorCode::DecodeFailed,
+                format!(
+                    "decimal of {} bytes exceeds {MAX_DECIMAL_BYTES}",
+                    unscaled.len()
+                ),
+            ));
+        }
+        if scale.unsigned_abs() > 1000 {
+            return Err(fail(
+                ErrorCode::DecodeFailed,
+                format!("decimal scale {scale} is out of range"),
+            ));
+        }
+        let digits = if unscaled.is_empty() {
+            "0".to_owned()
+        } else if unscaled.len() <= 16 {
+            let mut buf = [if unscaled[0] & 0x80 != 0 { 0xff } else { 0 }; 16];
+            buf[16 - unscaled.len()..].copy_from_slice(unscaled);
+            i128::from_be_bytes(buf).to_string()
+        } else {
+            BigInt::from_signed_bytes_be(unscaled).to_string()
+        };
+        let as_string = self.options.decimals == NumberOrString::String;
+        if as_string {
+            self.out.push('"');
+        }
+        push_scaled(self.out, &digits, scale);
+        if as_string {
+            self.out.push('"');
+        }
+        Ok(())
+    }
+}
+
+/// Appends `digits` (an optionally negative integer) shifted right by `scale` places.
+fn push_scaled(out: &mut String, digits: &str, scale: i64) {
+    let (sign, magnitude) = match digits.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", digits),
+    };
+    out.push_str(sign);
+    if scale <= 0 {
+        out.push_str(magnitude);
+        if magnitude != "0" {
+            for _ in 0..scale.unsigned_abs() {
+                out.push('0');
+            }
+        }
+        return;
+    }
+    let scale = scale as usize;
+    if magnitude.len() > scale {
+        let (int_part, frac) = magnitude.split_at(magnitude.len() - scale);
+        out.push_str(int_part);
+        out.push('.');
+        out.push_str(frac);
+    } else {
+        out.push_str("0.");
+        for _ in magnitude.len()..scale {
+            out.push('0');
+        }
+        out.push_str(magnitude);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+//! Compiles a parsed Avro schema, once, into a flat tree of decoding nodes.
+//!
+//! Named types become one node each and references point at it, so recursive schemas
+//! (a linked list, a tree) compile to a finite graph. Everything that can be decided from
+//! the schema alone is decided here: record keys and enum symbols are stored as ready-made
+//! JSON string literals, logical types are resolved to their own node kinds, and union tags
+//! are prepared for the `tagged` option. The decoding loop in `mod.rs` only walks nodes.
+
+use std::collections::HashMap;
+
+use apache_avro::Schema;
+use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
+
+use super::super::time::Unit;
+use crate::json_text::str_literal;
+
+pub type NodeId = usize;
+
+/// Longest decimal (in bytes) we decode exactly: 2^2047 has 617 digits, far beyond any real
+/// precision, and it keeps big-number formatting cheap on hostile input.
+pub const MAX_DECIMAL_BYTES: usize = 256;
+
+#[derive(Debug)]
+pub enum Node {
+    Null,
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    Bytes,
+    String,
+    Fixed(usize),
+    /// Symbols as JSON string literals.
+    Enum(Box<[Box<str>]>),
+    Array(NodeId),
+    Map(NodeId),
+    Union(Box<[Branch]>),
+    Record(Box<[Field]>),
+    /// `decimal`; `fixed_size` is `None` for the `bytes` representation.
+    Decimal {
+        scale: usize,
+        fixed_size: Option<usize>,
+    },
+    /// `big-decimal`: bytes holding the unscaled value and its own scale.
+    BigDecimal,
+    /// `uuid` on `string`: passed through as text.
+    UuidString,
+    /// `uuid` on 16 raw bytes (`fixed(16)`, or `bytes` from older writers).
+    UuidBinary {
+        fixed: bool,
+    },
+    Date,
+    Time(Unit),
+    Timestamp {
+        unit: Unit,
+        utc: bool,
+    },
+    /// `duration` on `fixed(12)`.
+    Duration,
+    /// A slot reserved for a named type while its body compiles.
+    Pending,
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub node: NodeId,
+    /// `{"<tag>":` prefix for the tagged union option; `None` for the null branch.
+    pub tagged_prefix: Option<Box<str>>,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    /// The JSON key literal, quotes included.
+    pub key: Box<str>,
+    /// The field name, for error paths.
+    pub name: Box<str>,
+    pub node: NodeId,
+}
+
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub root: NodeId,
+}
+
+pub fn compile(schema: &Schema) -> Result<Tree, String> {
+    let mut compiler = Compiler {
+        nodes: Vec::new(),
+        named: HashMap::new(),
+    };
+    let root = compiler.node(schema)?;
+    Ok(Tree {
+        nodes: compiler.nodes,
+        root,
+    })
+}
+
+struct Compiler {
+    nodes: Vec<Node>,
+    named: HashMap<String, NodeId>,
+}
+
+fn full_name(name: &Name) -> String {
+    name.fullname(None)
+}
+
+impl Compiler {
+    fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Reserves the slot for a named type before its body compiles, so that references to
+    /// it from inside itself resolve.
+    fn reserve(&mut self, name: &Name) -> NodeId {
+        let id = self.push(Node::Pending);
+        self.named.insert(full_name(name), id);
+        id
+    }
+
+    fn named(&mut self, name: &Name, node: Node) -> NodeId {
+        let id = self.reserve(name);
+        self.nodes[id] = node;
+        id
+    }
+
+    fn node(&mut self, schema: &Schema) -> Result<NodeId, String> {
+        let node = match schema {
+            Schema::Null => Node::Null,
+            Schema::Boolean => Node::Boolean,
+            Schema::Int => Node::Int,
+            Schema::Long => Node::Long,
+            Schema::Float => Node::Float,
+            Schema::Double => Node::Double,
+            Schema::Bytes => Node::Bytes,
+            Schema::String => Node::String,
+            Schema::Fixed(f) => return Ok(self.named(&f.name, Node::Fixed(f.size))),
+            Schema::Enum(e) => {
+                let symbols = e.symbols.iter().map(|s| str_literal(s)).collect();
+                return Ok(self.named(&e.name, Node::Enum(symbols)));
+            }
+            Schema::Array(a) => {
+                let items = self.node(&a.items)?;
+                Node::Array(items)
+            }
+            Schema::Map(m) => {
+                let values = self.node(&m.types)?;
+                Node::Map(values)
+            }
+            Schema::Union(u) => {
+                let mut branches = Vec::with_capacity(u.variants().len());
+                for variant in u.variants() {
+                    let node = self.node(variant)?;
+                    let tagged_prefix = match variant {
+                        Schema::Null => None,
+                        other => Some(format!("{{{}:", str_literal(&union_tag(other))).into()),
+                    };
+                    branches.push(Branch {
+                        node,
+                        tagged_prefix,
+                    });
+                }
+                Node::Union(branches.into())
+            }
+            Schema::Record(r) => {
+                let id = self.reserve(&r.name);
+                let mut fields = Vec::with_capacity(r.fields.len());
+                for field in &r.fields {
+                    fields.push(Field {
+                        key: str_literal(&field.name),
+                        name: field.name.as_str().into(),
+                        node: self.node(&field.schema)?,
+                    });
+                }
+                self.nodes[id] = Node::Record(fields.into());
+                return Ok(id);
+            }
+            Schema::Decimal(d) => {
+                let fixed_size = match &d.inner {
+                    InnerDecimalSchema::Bytes => None,
+                    InnerDecimalSchema::Fixed(f) => {
+                        self.named(&f.name, Node::Fixed(f.size));
+                        Some(f.size)
+                    }
+                };
+                Node::Decimal {
+                    scale: d.scale,
+                    fixed_size,
+                }
+            }
+            Schema::BigDecimal => Node::BigDecimal,
+            Schema::Uuid(UuidSchema::String) => Node::UuidString,
+            Schema::Uuid(UuidSchema::Bytes) => Node::UuidBinary { fixed: false },
+            Schema::Uuid(UuidSchema::Fixed(f)) => {
+                if f.size != 16 {
+                    return Err(format!("uuid on fixed of size {}, not 16", f.size));
+                }
+                self.named(&f.name, Node::Fixed(16));
+                Node::UuidBinary { fixed: true }
+            }
+            Schema::Date => Node::Date,
+            Schema::TimeMillis => Node::Time(Unit::Millis),
+            Schema::TimeMicros => Node::Time(Unit::Micros),
+            Schema::TimestampMillis => timestamp(Unit::Millis, true),
+            Schema::TimestampMicros => timestamp(Unit::Micros, true),
+            Schema::TimestampNanos => timestamp(Unit::Nanos, true),
+            Schema::LocalTimestampMillis => timestamp(Unit::Millis, false),
+            Schema::LocalTimestampMicros => timestamp(Unit::Micros, false),
+            Schema::LocalTimestampNanos => timestamp(Unit::Nanos, false),
+            Schema::Duration(f) => {
+                if f.size != 12 {
+                    return Err(format!("duration on fixed of size {}, not 12", f.size));
+                }
+                self.named(&f.name, Node::Fixed(12));
+                Node::Duration
+            }
+            Schema::Ref { name } => {
+                let full = full_name(name);
+                return self
+                    .named
+                    .get(&full)
+                    .copied()
+                    .ok_or_else(|| format!("reference to undefined type {full}"));
+            }
+        };
+        Ok(self.push(node))
+    }
+}
+
+fn timestamp(unit: Unit, utc: bool) -> Node {
+    Node::Timestamp { unit, utc }
+}
+
+/// The branch name the Avro JSON encoding uses: the full name of a named type, otherwise
+/// the (underlying) type name.
+fn union_tag(schema: &Schema) -> String {
+    match schema {
+        Schema::Null => "null".into(),
+        Schema::Boolean => "boolean".into(),
+        Schema::Int | Schema::Date | Schema::TimeMillis => "int".into(),
+        Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampMillis
+        | Schema::TimestampMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => "long".into(),
+        Schema::Float => "float".into(),
+        Schema::Double => "double".into(),
+        Schema::Bytes | Schema::BigDecimal | Schema::Uuid(UuidSchema::Bytes) => "bytes".into(),
+        Schema::String | Schema::Uuid(UuidSchema::String) => "string".into(),
+        Schema::Array(_) => "array".into(),
+        Schema::Map(_) => "map".into(),
+        Schema::Union(_) => "union".into(),
+        Schema::Record(r) => full_name(&r.name),
+        Schema::Enum(e) => full_name(&e.name),
+        Schema::Fixed(f) | Schema::Duration(f) | Schema::Uuid(UuidSchema::Fixed(f)) => {
+            full_name(&f.name)
+        }
+        Schema::Decimal(d) => match &d.inner {
+            InnerDecimalSchema::Bytes => "bytes".into(),
+            InnerDecimalSchema::Fixed(f) => full_name(&f.name),
+        },
+        Schema::Ref { name } => full_name(name),
+    }
+}

@@ -1,0 +1,118 @@
+//! Data formats: one decoder per format behind [`RecordDecoder`].
+//!
+//! A decoder is built once per schema version ([`compile`]) and then turns record bodies
+//! (frame already removed) into JSON text. Decoders write JSON directly into a `String`.
+
+pub mod avro;
+pub mod json;
+pub(crate) mod time;
+
+use crate::error::RecordError;
+use crate::frame::WireFormat;
+use crate::json_text::{BytesEncoding, NonFinite};
+
+/// The data format of a schema, as the Glue Schema Registry names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataFormat {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl DataFormat {
+    /// The format for a schema file extension in a local schema directory.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "avsc" => Some(DataFormat::Avro),
+            "proto" => Some(DataFormat::Protobuf),
+            "json" => Some(DataFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// The Glue `DataFormat` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataFormat::Avro => "AVRO",
+            DataFormat::Protobuf => "PROTOBUF",
+            DataFormat::Json => "JSON",
+        }
+    }
+}
+
+/// How Avro unions are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum UnionEncoding {
+    /// The value of the branch alone.
+    #[default]
+    Unwrap,
+    /// `{"<branch type>": value}`, the Avro JSON encoding (`null` stays `null`).
+    Tagged,
+}
+
+/// Whether a value is written as a JSON number or a JSON string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum NumberOrString {
+    #[default]
+    Number,
+    String,
+}
+
+/// How dates, times and timestamps are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TimeEncoding {
+    /// ISO-8601 text: `2024-05-01`, `13:45:00.250`, `2024-05-01T13:45:00.250Z`.
+    #[default]
+    Iso,
+    /// The encoded number: days, or milli/micro/nanoseconds since the epoch or midnight.
+    Epoch,
+}
+
+/// The JSON mapping options of DESIGN.md, fixed for the life of the process.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonOptions {
+    pub unions: UnionEncoding,
+    pub bytes: BytesEncoding,
+    pub non_finite: NonFinite,
+    pub decimals: NumberOrString,
+    pub times: TimeEncoding,
+}
+
+/// What a decoder needs to know about the record besides its body.
+#[derive(Debug, Clone)]
+pub struct DecodeContext {
+    /// How the record was framed (Protobuf reads its message index from the body for Glue
+    /// and Confluent frames).
+    pub wire: WireFormat,
+    /// Results longer than this are a `result_too_large` record error.
+    pub max_result_bytes: usize,
+}
+
+impl Default for DecodeContext {
+    fn default() -> Self {
+        DecodeContext {
+            wire: WireFormat::Raw,
+            max_result_bytes: crate::config::DEFAULT_MAX_RESULT_BYTES,
+        }
+    }
+}
+
+/// Turns one record body into JSON text appended to `out`.
+pub trait RecordDecoder: Send + Sync {
+    fn decode(&self, body: &[u8], ctx: &DecodeContext, out: &mut String)
+    -> Result<(), RecordError>;
+}
+
+/// Builds the decoder for a schema definition. An error means the schema itself is
+/// unusable, which is an environment problem, not a record problem.
+pub fn compile(
+    format: DataFormat,
+    definition: &str,
+    options: &JsonOptions,
+) -> Result<Box<dyn RecordDecoder>, String> {
+    match format {
+        DataFormat::Avro => Ok(Box::new(avro::AvroDecoder::new(definition, options)?)),
+        DataFormat::Json => Ok(Box::new(json::JsonDecoder)),
+        DataFormat::Protobuf => Err("Protobuf schemas are not supported by this build yet".into()),
+    }
+}

@@ -1,0 +1,154 @@
+//! Calendar formatting for Avro's date, time and timestamp logical types, in exact integer
+//! arithmetic (proleptic Gregorian calendar, UTC). No float and no time-zone database.
+
+/// Seconds in a day.
+const DAY_SECS: i64 = 86_400;
+
+/// Converts days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11]
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32; // [1, 31]
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32; // [1, 12]
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn push_padded(out: &mut String, v: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(v);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
+}
+
+/// Appends `YYYY-MM-DD` (years outside 0..=9999 keep their sign and all their digits).
+pub fn push_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
+    if y < 0 {
+        out.push('-');
+    }
+    push_padded(out, y.unsigned_abs(), 4);
+    out.push('-');
+    push_padded(out, u64::from(m), 2);
+    out.push('-');
+    push_padded(out, u64::from(d), 2);
+}
+
+/// Appends `HH:MM:SS.fff…` for a time of day given as `seconds` and a fraction of
+/// `frac_digits` digits.
+fn push_clock(out: &mut String, secs_of_day: i64, fraction: u64, frac_digits: usize) {
+    let secs = secs_of_day as u64;
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
+    out.push('.');
+    push_padded(out, fraction, frac_digits);
+}
+
+/// The resolution of a time or timestamp value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl Unit {
+    fn per_second(self) -> i64 {
+        match self {
+            Unit::Millis => 1_000,
+            Unit::Micros => 1_000_000,
+            Unit::Nanos => 1_000_000_000,
+        }
+    }
+
+    fn digits(self) -> usize {
+        match self {
+            Unit::Millis => 3,
+            Unit::Micros => 6,
+            Unit::Nanos => 9,
+        }
+    }
+}
+
+/// Appends a time of day (`time-millis`, `time-micros`). Returns `false` when the value is
+/// not within one day, which is a decode error: such a time does not exist.
+#[must_use]
+pub fn push_time_of_day(out: &mut String, value: i64, unit: Unit) -> bool {
+    let per_second = unit.per_second();
+    if value < 0 || value >= DAY_SECS * per_second {
+        return false;
+    }
+    push_clock(
+        out,
+        value / per_second,
+        (value % per_second) as u64,
+        unit.digits(),
+    );
+    true
+}
+
+/// Appends an ISO-8601 timestamp `YYYY-MM-DDTHH:MM:SS.fff…`, with a trailing `Z` when
+/// `utc` (the `timestamp-*` types) and none for `local-timestamp-*`.
+pub fn push_timestamp(out: &mut String, value: i64, unit: Unit, utc: bool) {
+    let per_second = unit.per_second();
+    let secs = value.div_euclid(per_second);
+    let fraction = value.rem_euclid(per_second) as u64;
+    push_date(out, secs.div_euclid(DAY_SECS));
+    out.push('T');
+    push_clock(out, secs.rem_euclid(DAY_SECS), fraction, unit.digits());
+    if utc {
+        out.push('Z');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(days: i64) -> String {
+        let mut s = String::new();
+        push_date(&mut s, days);
+        s
+    }
+
+    #[test]
+    fn dates_across_eras() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(-1), "1969-12-31");
+        assert_eq!(date(19_782), "2024-02-29");
+        assert_eq!(date(2_932_896), "9999-12-31");
+        assert_eq!(date(-719_528), "0000-01-01");
+        assert_eq!(date(-719_529), "-0001-12-31");
+    }
+
+    #[test]
+    fn timestamps_round_toward_negative_infinity() {
+        let mut s = String::new();
+        push_timestamp(&mut s, -1, Unit::Millis, true);
+        assert_eq!(s, "1969-12-31T23:59:59.999Z");
+        s.clear();
+        push_timestamp(&mut s, 1_700_000_000_123_456, Unit::Micros, false);
+        assert_eq!(s, "2023-11-14T22:13:20.123456");
+        s.clear();
+        push_timestamp(&mut s, i64::MIN, Unit::Nanos, true);
+        assert_eq!(s, "1677-09-21T00:12:43.145224192Z");
+    }
+
+    #[test]
+    fn times_of_day_are_bounded() {
+        let mut s = String::new();
+        assert!(push_time_of_day(&mut s, 86_399_999, Unit::Millis));
+        assert_eq!(s, "23:59:59.999");
+        assert!(!push_time_of_day(&mut s, 86_400_000, Unit::Millis));
+        assert!(!push_time_of_day(&mut s, -1, Unit::Micros));
+    }
+}

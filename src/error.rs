@@ -1,0 +1,132 @@
+//! The two classes of failure (DESIGN.md, "Error policy").
+//!
+//! * A [`RecordError`] comes from the bytes of one record. It never fails a batch on its
+//!   own: the error policy turns it into an error object, a SQL NULL, or (only when asked)
+//!   a batch failure.
+//! * An [`EnvError`] means the environment cannot be trusted (registry unreachable, schema
+//!   missing, ...). It always fails the batch, so that nothing wrong is materialized and
+//!   the refresh can be retried.
+
+use std::fmt;
+
+/// Stable machine-readable codes for record errors. They appear in
+/// `{"_decode_error":{"code":...}}` and are a contract: SQL dead-letter views match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorCode {
+    /// The argument is not hex text, or has an odd number of digits.
+    InvalidHex,
+    /// Auto-detection found no Glue, Confluent or Avro single-object header.
+    UnknownHeader,
+    /// The payload ends inside its header.
+    ShortHeader,
+    /// A Glue header names a compression other than none (0x00) or zlib (0x05).
+    UnsupportedCompression,
+    /// The zlib stream is corrupt or truncated.
+    DecompressionFailed,
+    /// The zlib stream inflates past the configured cap.
+    DecompressedTooLarge,
+    /// The schema ID in the header is not known to the registry.
+    SchemaNotFound,
+    /// The body does not match its schema (truncated, bad varint, out-of-range index, ...).
+    DecodeFailed,
+    /// The record decoded, but bytes are left over after it.
+    TrailingBytes,
+    /// A `string` holds invalid UTF-8.
+    InvalidUtf8,
+    /// A Protobuf message index (from a header or the stream config) names no message.
+    InvalidMessageIndex,
+    /// A JSON-format record is not valid JSON.
+    InvalidJson,
+    /// The JSON result is larger than the configured maximum.
+    ResultTooLarge,
+    /// A stream, registry or schema argument is NULL while the payload is not.
+    InvalidArgument,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidHex,
+        ErrorCode::UnknownHeader,
+        ErrorCode::ShortHeader,
+        ErrorCode::UnsupportedCompression,
+        ErrorCode::DecompressionFailed,
+        ErrorCode::DecompressedTooLarge,
+        ErrorCode::SchemaNotFound,
+        ErrorCode::DecodeFailed,
+        ErrorCode::TrailingBytes,
+        ErrorCode::InvalidUtf8,
+        ErrorCode::InvalidMessageIndex,
+        ErrorCode::InvalidJson,
+        ErrorCode::ResultTooLarge,
+        ErrorCode::InvalidArgument,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidHex => "invalid_hex",
+            ErrorCode::UnknownHeader => "unknown_header",
+            ErrorCode::ShortHeader => "short_header",
+            ErrorCode::UnsupportedCompression => "unsupported_compression",
+            ErrorCode::DecompressionFailed => "decompression_failed",
+            ErrorCode::DecompressedTooLarge => "decompressed_too_large",
+            ErrorCode::SchemaNotFound => "schema_not_found",
+            ErrorCode::DecodeFailed => "decode_failed",
+            ErrorCode::TrailingBytes => "trailing_bytes",
+            ErrorCode::InvalidUtf8 => "invalid_utf8",
+            ErrorCode::InvalidMessageIndex => "invalid_message_index",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::ResultTooLarge => "result_too_large",
+            ErrorCode::InvalidArgument => "invalid_argument",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure caused by the bytes of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl RecordError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        RecordError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The error object that stands in for the record: `{"_decode_error":{"code","message"}}`.
+    pub fn to_json_object(&self) -> String {
+        serde_json::json!({
+            "_decode_error": {"code": self.code.as_str(), "message": self.message}
+        })
+        .to_string()
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// A failure of the environment (registry, configuration, deadline): fails the batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvError(pub String);
+
+impl EnvError {
+    pub fn new(message: impl Into<String>) -> Self {
+        EnvError(message.into())
+    }
+}

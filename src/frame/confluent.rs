@@ -1,0 +1,40 @@
+//! Confluent Schema Registry framing: `00`, then the schema ID as a 4-byte big-endian
+//! integer, then the body. For Protobuf the body starts with the message-index array,
+//! which the Protobuf decoder reads, since only it knows the data format.
+
+use std::borrow::Cow;
+
+use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use crate::error::{ErrorCode, RecordError};
+
+pub struct Confluent;
+
+const MAGIC: u8 = 0x00;
+const HEADER_LEN: usize = 5;
+
+impl Unframe for Confluent {
+    fn sniff(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&MAGIC)
+    }
+
+    fn unframe<'a>(bytes: &'a [u8], _limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(short_header("Confluent", HEADER_LEN, bytes.len()));
+        }
+        if bytes[0] != MAGIC {
+            return Err(RecordError::new(
+                ErrorCode::UnknownHeader,
+                format!(
+                    "Confluent framing must start with 00, found {:02x}",
+                    bytes[0]
+                ),
+            ));
+        }
+        let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        Ok(Frame {
+            wire: WireFormat::Confluent,
+            schema_id: Some(SchemaId::Confluent(id)),
+            body: Cow::Borrowed(&bytes[HEADER_LEN..]),
+        })
+    }
+}

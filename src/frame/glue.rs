@@ -1,0 +1,72 @@
+//! AWS Glue Schema Registry framing: `03`, a compression byte, the 16-byte schema version
+//! UUID (big-endian), then the body, zlib-compressed when the compression byte is `05`.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use crate::error::{ErrorCode, RecordError};
+
+pub struct Glue;
+
+const MAGIC: u8 = 0x03;
+const NO_COMPRESSION: u8 = 0x00;
+const ZLIB: u8 = 0x05;
+const HEADER_LEN: usize = 18;
+
+impl Unframe for Glue {
+    fn sniff(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&MAGIC)
+    }
+
+    fn unframe<'a>(bytes: &'a [u8], limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(short_header("Glue", HEADER_LEN, bytes.len()));
+        }
+        if bytes[0] != MAGIC {
+            return Err(RecordError::new(
+                ErrorCode::UnknownHeader,
+                format!("Glue header must start with 03, found {:02x}", bytes[0]),
+            ));
+        }
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&bytes[2..HEADER_LEN]);
+        let rest = &bytes[HEADER_LEN..];
+        let body = match bytes[1] {
+            NO_COMPRESSION => Cow::Borrowed(rest),
+            ZLIB => Cow::Owned(inflate(rest, limits.max_inflated_bytes)?),
+            other => {
+                return Err(RecordError::new(
+                    ErrorCode::UnsupportedCompression,
+                    format!("Glue compression byte {other:02x} is neither 00 (none) nor 05 (zlib)"),
+                ));
+            }
+        };
+        Ok(Frame {
+            wire: WireFormat::Glue,
+            schema_id: Some(SchemaId::Glue(uuid::Uuid::from_bytes(uuid))),
+            body,
+        })
+    }
+}
+
+/// Inflates a zlib stream, reading at most one byte past `cap` so that a decompression
+/// bomb costs no more than the cap.
+fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, RecordError> {
+    let mut out = Vec::new();
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+    let mut decoder = flate2::read::ZlibDecoder::new(data).take(limit);
+    decoder.read_to_end(&mut out).map_err(|e| {
+        RecordError::new(
+            ErrorCode::DecompressionFailed,
+            format!("zlib body does not inflate: {e}"),
+        )
+    })?;
+    if out.len() > cap {
+        return Err(RecordError::new(
+            ErrorCode::DecompressedTooLarge,
+            format!("zlib body inflates past the {cap}-byte cap"),
+        ));
+    }
+    Ok(out)
+}

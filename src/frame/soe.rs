@@ -1,0 +1,40 @@
+//! Avro single-object encoding: `C3 01`, the schema's 8-byte little-endian CRC-64-AVRO
+//! fingerprint, then the body.
+
+use std::borrow::Cow;
+
+use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use crate::error::{ErrorCode, RecordError};
+
+pub struct SingleObject;
+
+const MAGIC: [u8; 2] = [0xc3, 0x01];
+const HEADER_LEN: usize = 10;
+
+impl Unframe for SingleObject {
+    fn sniff(bytes: &[u8]) -> bool {
+        bytes.starts_with(&MAGIC)
+    }
+
+    fn unframe<'a>(bytes: &'a [u8], _limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+        if !bytes.starts_with(&MAGIC) && bytes.len() >= MAGIC.len() {
+            return Err(RecordError::new(
+                ErrorCode::UnknownHeader,
+                format!(
+                    "Avro single-object encoding must start with c301, found {}",
+                    hex::encode(&bytes[..2])
+                ),
+            ));
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(short_header("Avro single-object", HEADER_LEN, bytes.len()));
+        }
+        let mut fingerprint = [0u8; 8];
+        fingerprint.copy_from_slice(&bytes[2..HEADER_LEN]);
+        Ok(Frame {
+            wire: WireFormat::SingleObject,
+            schema_id: Some(SchemaId::AvroFingerprint(u64::from_le_bytes(fingerprint))),
+            body: Cow::Borrowed(&bytes[HEADER_LEN..]),
+        })
+    }
+}

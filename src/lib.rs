@@ -1,0 +1,27 @@
+//! superdecode decodes Avro, Protobuf and JSON records — raw, or framed with a Glue
+//! Schema Registry header, Confluent framing or Avro single-object encoding — into JSON
+//! text for Amazon Redshift's `JSON_PARSE`. It runs as a Lambda external function and as a
+//! command-line tool.
+//!
+//! Data flows one way, and the modules follow it:
+//!
+//! | step | module |
+//! |---|---|
+//! | Redshift event → rows (calls) | [`redshift`] |
+//! | hex → frame: wire format, schema ID, body | [`frame`] |
+//! | schema ID or name → compiled decoder (registry + cache) | [`schema`] |
+//! | body → JSON text | [`decode`] |
+//! | the batch, end to end, without AWS | [`pipeline`] |
+//! | shells: Lambda runtime, command line | [`lambda`], [`cli`] |
+
+pub mod cli;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod frame;
+pub mod json_text;
+pub mod lambda;
+mod logging;
+pub mod pipeline;
+pub mod redshift;
+pub mod schema;

@@ -1,0 +1,72 @@
+//! Schemas: where they come from ([`SchemaSource`]) and the cache of compiled decoders in
+//! front of it ([`SchemaCache`]).
+//!
+//! A record names its schema in one of two ways, captured by [`SchemaKey`]:
+//! * by a global ID from its frame (Glue version UUID, Confluent ID, Avro fingerprint);
+//! * by name, for assumed-schema calls: registry + schema + latest or a pinned version.
+
+mod cache;
+pub mod local;
+
+use crate::decode::DataFormat;
+use crate::error::EnvError;
+use crate::frame::SchemaId;
+
+pub use cache::{CompiledSchema, Lookup, SchemaCache};
+
+/// Which version of a named schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VersionPin {
+    Latest,
+    Number(u32),
+}
+
+/// What a record needs resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SchemaKey {
+    Id(SchemaId),
+    Named {
+        registry: String,
+        schema: String,
+        version: VersionPin,
+    },
+}
+
+impl std::fmt::Display for SchemaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchemaKey::Id(id) => id.fmt(f),
+            SchemaKey::Named {
+                registry,
+                schema,
+                version: VersionPin::Latest,
+            } => write!(f, "schema '{schema}' (latest) in registry '{registry}'"),
+            SchemaKey::Named {
+                registry,
+                schema,
+                version: VersionPin::Number(n),
+            } => write!(f, "schema '{schema}' version {n} in registry '{registry}'"),
+        }
+    }
+}
+
+/// A schema version as a source returns it: text, not yet compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaDefinition {
+    pub registry: String,
+    pub schema: String,
+    pub version: u32,
+    pub format: DataFormat,
+    pub text: String,
+}
+
+/// A registry of schemas: the AWS Glue Schema Registry, or a local directory.
+#[async_trait::async_trait]
+pub trait SchemaSource: Send + Sync {
+    /// Fetches the definition for `key`. `Ok(None)` means the source answered that it has
+    /// no such schema; `Err` means it could not answer (unreachable, throttled, denied).
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError>;
+
+    /// A short description for messages, e.g. `local schema directory ./schemas`.
+    fn describe(&self) -> String;
+}
