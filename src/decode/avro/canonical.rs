@@ -175,7 +175,7 @@ mod tests {
         assert_eq!(
             pcf(
                 r#"{"type":"record","name":"R","namespace":"a.b","doc":"d","fields":[
-                {"name":"x","type":{"type":"fixed","name":"F","size":"4"},"default":"abcd"},
+                {"name":"x","type":{"type":"fixed","name":"F","size":4},"default":"abcd"},
                 {"name":"y","type":["null","F"]},
                 {"name":"z","type":{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}}]}"#
             ),

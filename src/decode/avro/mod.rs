@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use superdecode::decode::avro::AvroDecoder;
-//! use superdecode::decode::{DecodeContext, JsonOptions};
+//! use superdecode::decode::{DecodeContext, JsonOptions, RecordDecoder};
 //!
 //! let schema = r#"{"type":"record","name":"R","fields":[
 //!     {"name":"id","type":"long"},

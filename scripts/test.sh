@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs superdecode's whole test suite. On first use it creates .venv with the pinned Python
+# tools (fastavro, aws-glue-schema-registry, confluent-kafka, cargo-lambda) from
+# tests/fixtures/requirements.txt, and reinstalls them whenever that file changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.venv
+requirements=tests/fixtures/requirements.txt
+if ! cmp -s "$requirements" "$venv/.installed-requirements" 2>/dev/null; then
+  echo "== setting up $venv (pinned tools from $requirements)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$venv/.installed-requirements"
+fi
+export PATH="$PWD/$venv/bin:$PATH"
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "== fixtures: regenerate with the independent encoders, compare with the committed ones"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+python tests/fixtures/generate.py "$scratch" 2> "$scratch/generate.log" > /dev/null || {
+  cat "$scratch/generate.log"
+  exit 1
+}
+diff -r tests/fixtures/schemas "$scratch/tests/fixtures/schemas"
+diff tests/fixtures/cases.json "$scratch/tests/fixtures/cases.json"
+diff -r samples "$scratch/samples"
+echo "fixtures and samples match their generator"
+
+echo "== tests"
+cargo test --locked

@@ -1,0 +1,162 @@
+//! The built binary's command line, end to end, on the shipped schemas/ and samples/.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn superdecode(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("SUPERDECODE_SCHEMAS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn invoke_replays_the_sample_event() {
+    let output = superdecode(
+        &[
+            "invoke",
+            "--schemas",
+            "schemas",
+            "samples/redshift-event.json",
+        ],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let expected: Vec<Value> =
+        serde_json::from_str(&read("samples/redshift-event.expected.json")).unwrap();
+    assert_eq!(response["success"], true);
+    assert_eq!(response["num_records"], expected.len());
+    let results = response["results"].as_array().unwrap();
+    for (i, (got, want)) in results.iter().zip(&expected).enumerate() {
+        if want.is_null() && got.is_string() {
+            // The sample's deliberate dead letter.
+            let error: Value = serde_json::from_str(got.as_str().unwrap()).unwrap();
+            assert_eq!(error["_decode_error"]["code"], "invalid_hex", "row {i}");
+        } else {
+            assert_eq!(got, want, "row {i}");
+        }
+    }
+}
+
+#[test]
+fn decode_reads_stdin_lines_and_arguments() {
+    let expected = read("samples/framed.expected.jsonl");
+    let output = superdecode(
+        &["decode", "--schemas", "schemas"],
+        Some(&read("samples/framed.hex")),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout(&output), expected);
+
+    let hex = read("samples/framed.hex");
+    let first = hex.lines().next().unwrap();
+    let output = superdecode(&["decode", "--schemas", "schemas", first, "00"], None);
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], expected.lines().next().unwrap());
+    assert!(lines[1].contains("\"short_header\""), "{}", lines[1]);
+    assert!(output.status.success());
+}
+
+#[test]
+fn decode_with_a_stream_reads_raw_payloads_and_the_environment_twin_works() {
+    let event: Value = serde_json::from_str(&read("samples/redshift-event.json")).unwrap();
+    let raw = event["arguments"][0][1].as_str().unwrap().to_uppercase();
+    let expected: Vec<Value> =
+        serde_json::from_str(&read("samples/redshift-event.expected.json")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(["decode", "--stream", "clickstream", &raw])
+        .current_dir(ROOT)
+        .env("SUPERDECODE_SCHEMAS", "schemas")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout(&output).trim_end(), expected[0].as_str().unwrap());
+}
+
+#[test]
+fn environment_errors_exit_2_with_a_message() {
+    let output = superdecode(
+        &[
+            "decode",
+            "--schemas",
+            "schemas",
+            "--stream",
+            "no_such_stream",
+            "00",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("'no_such_stream'") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+
+    let output = superdecode(
+        &["decode", "--schemas", "schemas", "--framing", "raw", "00"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--framing raw needs --stream"));
+
+    let output = superdecode(&["decode", "--schemas", "does-not-exist", "00"], None);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn invoke_of_a_malformed_event_prints_the_failure_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    std::fs::write(&path, r#"{"arguments": 5}"#).unwrap();
+    let output = superdecode(
+        &["invoke", "--schemas", "schemas", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let response: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(response["success"], false);
+    assert!(
+        response["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("\"arguments\" must be an array")
+    );
+}
