@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use apache_avro::Schema;
-use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
+use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, Name, UuidSchema};
 
 /// The Parsing Canonical Form of a parsed schema.
 pub fn canonical_form(schema: &Schema) -> String {
@@ -73,8 +73,10 @@ fn fixed(name: &Name, size: usize, defined: &mut HashSet<String>, out: &mut Stri
     }
 }
 
-fn write_canonical(schema: &Schema, defined: &mut HashSet<String>, out: &mut String) {
-    let primitive = match schema {
+/// The primitive type a schema is encoded as, for primitives and logical types on them
+/// (`timestamp-millis` is a `long`); `None` for named and complex types.
+pub(super) fn primitive_name(schema: &Schema) -> Option<&'static str> {
+    Some(match schema {
         Schema::Null => "null",
         Schema::Boolean => "boolean",
         Schema::Int | Schema::Date | Schema::TimeMillis => "int",
@@ -90,25 +92,33 @@ fn write_canonical(schema: &Schema, defined: &mut HashSet<String>, out: &mut Str
         Schema::Double => "double",
         Schema::Bytes | Schema::BigDecimal | Schema::Uuid(UuidSchema::Bytes) => "bytes",
         Schema::String | Schema::Uuid(UuidSchema::String) => "string",
-        Schema::Decimal(d) => match &d.inner {
-            InnerDecimalSchema::Bytes => "bytes",
-            InnerDecimalSchema::Fixed(f) => return fixed(&f.name, f.size, defined, out),
-        },
-        Schema::Fixed(f) | Schema::Duration(f) | Schema::Uuid(UuidSchema::Fixed(f)) => {
-            return fixed(&f.name, f.size, defined, out);
-        }
-        Schema::Ref { name } => return quoted(out, &name.fullname(None)),
+        Schema::Decimal(d) if matches!(d.inner, InnerDecimalSchema::Bytes) => "bytes",
+        _ => return None,
+    })
+}
+
+fn write_canonical(schema: &Schema, defined: &mut HashSet<String>, out: &mut String) {
+    if let Some(primitive) = primitive_name(schema) {
+        return quoted(out, primitive);
+    }
+    match schema {
+        Schema::Decimal(DecimalSchema {
+            inner: InnerDecimalSchema::Fixed(f),
+            ..
+        })
+        | Schema::Fixed(f)
+        | Schema::Duration(f)
+        | Schema::Uuid(UuidSchema::Fixed(f)) => fixed(&f.name, f.size, defined, out),
+        Schema::Ref { name } => quoted(out, &name.fullname(None)),
         Schema::Array(a) => {
             out.push_str("{\"type\":\"array\",\"items\":");
             write_canonical(&a.items, defined, out);
             out.push('}');
-            return;
         }
         Schema::Map(m) => {
             out.push_str("{\"type\":\"map\",\"values\":");
             write_canonical(&m.types, defined, out);
             out.push('}');
-            return;
         }
         Schema::Union(u) => {
             out.push('[');
@@ -119,40 +129,36 @@ fn write_canonical(schema: &Schema, defined: &mut HashSet<String>, out: &mut Str
                 write_canonical(variant, defined, out);
             }
             out.push(']');
-            return;
         }
-        Schema::Enum(e) => {
-            if open_named(&e.name, "enum", defined, out) {
-                out.push_str(",\"symbols\":[");
-                for (i, symbol) in e.symbols.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    quoted(out, symbol);
+        // `open_named` writes just the name when the type was already defined; the arm
+        // then has nothing more to add and falls through to `_`.
+        Schema::Enum(e) if open_named(&e.name, "enum", defined, out) => {
+            out.push_str(",\"symbols\":[");
+            for (i, symbol) in e.symbols.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                out.push_str("]}");
+                quoted(out, symbol);
             }
-            return;
+            out.push_str("]}");
         }
-        Schema::Record(r) => {
-            if open_named(&r.name, "record", defined, out) {
-                out.push_str(",\"fields\":[");
-                for (i, field) in r.fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str("{\"name\":");
-                    quoted(out, &field.name);
-                    out.push_str(",\"type\":");
-                    write_canonical(&field.schema, defined, out);
-                    out.push('}');
+        Schema::Record(r) if open_named(&r.name, "record", defined, out) => {
+            out.push_str(",\"fields\":[");
+            for (i, field) in r.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                out.push_str("]}");
+                out.push_str("{\"name\":");
+                quoted(out, &field.name);
+                out.push_str(",\"type\":");
+                write_canonical(&field.schema, defined, out);
+                out.push('}');
             }
-            return;
+            out.push_str("]}");
         }
-    };
-    quoted(out, primitive);
+        // Primitives were written above; already-defined names by `open_named`.
+        _ => {}
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use apache_avro::Schema;
-use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
+use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, Name, UuidSchema};
 
 use super::super::time::Unit;
 use crate::json_text::str_literal;
@@ -234,34 +234,23 @@ fn timestamp(unit: Unit, utc: bool) -> Node {
 /// The branch name the Avro JSON encoding uses: the full name of a named type, otherwise
 /// the (underlying) type name.
 fn union_tag(schema: &Schema) -> String {
+    if let Some(primitive) = super::canonical::primitive_name(schema) {
+        return primitive.into();
+    }
     match schema {
-        Schema::Null => "null".into(),
-        Schema::Boolean => "boolean".into(),
-        Schema::Int | Schema::Date | Schema::TimeMillis => "int".into(),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampMillis
-        | Schema::TimestampMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => "long".into(),
-        Schema::Float => "float".into(),
-        Schema::Double => "double".into(),
-        Schema::Bytes | Schema::BigDecimal | Schema::Uuid(UuidSchema::Bytes) => "bytes".into(),
-        Schema::String | Schema::Uuid(UuidSchema::String) => "string".into(),
         Schema::Array(_) => "array".into(),
         Schema::Map(_) => "map".into(),
-        Schema::Union(_) => "union".into(),
         Schema::Record(r) => full_name(&r.name),
         Schema::Enum(e) => full_name(&e.name),
-        Schema::Fixed(f) | Schema::Duration(f) | Schema::Uuid(UuidSchema::Fixed(f)) => {
-            full_name(&f.name)
-        }
-        Schema::Decimal(d) => match &d.inner {
-            InnerDecimalSchema::Bytes => "bytes".into(),
-            InnerDecimalSchema::Fixed(f) => full_name(&f.name),
-        },
+        Schema::Fixed(f)
+        | Schema::Duration(f)
+        | Schema::Uuid(UuidSchema::Fixed(f))
+        | Schema::Decimal(DecimalSchema {
+            inner: InnerDecimalSchema::Fixed(f),
+            ..
+        }) => full_name(&f.name),
         Schema::Ref { name } => full_name(name),
+        // Unions cannot nest directly in Avro; primitives were handled above.
+        _ => "union".into(),
     }
 }
