@@ -90,7 +90,7 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, EnvError> {
             "--framing raw needs --stream to name the schema",
         ));
     }
-    let engine = args.settings.engine()?;
+    let engine = args.settings.engine().await?;
     let call = |hex: String| match &args.stream {
         Some(stream) => Call::Stream {
             stream: Some(stream.clone()),
@@ -123,7 +123,7 @@ async fn print_rows(
     framing: Option<Framing>,
     out: &mut impl Write,
 ) -> Result<(), EnvError> {
-    let rows: Vec<RowResult> = engine.decode_rows(calls, framing).await?;
+    let rows: Vec<RowResult> = engine.decode_rows(calls, framing, None).await?;
     let write_error = |e: std::io::Error| EnvError::new(format!("writing stdout: {e}"));
     for row in rows {
         let line = match row {
@@ -142,8 +142,8 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
         .map_err(|e| EnvError::new(format!("cannot read {}: {e}", path.display())))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| EnvError::new(format!("{} is not JSON: {e}", path.display())))?;
-    let engine = args.settings.engine()?;
-    let outcome = redshift::handle(&engine, args.settings.on_error, &event).await;
+    let engine = args.settings.engine().await?;
+    let outcome = redshift::handle(&engine, args.settings.on_error, &event, None).await;
     let pretty = serde_json::to_string_pretty(&outcome.response)
         .map_err(|e| EnvError::new(format!("cannot print the response: {e}")))?;
     println!("{pretty}");

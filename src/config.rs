@@ -2,6 +2,7 @@
 //! environment twin (`SUPERDECODE_*`); Lambda mode reads the same definitions from the
 //! environment alone, so there is one list of settings and one set of defaults.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use crate::decode::{JsonOptions, NumberOrString, TimeEncoding, UnionEncoding};
 use crate::error::EnvError;
 use crate::json_text::{BytesEncoding, NonFinite};
-use crate::pipeline::{Engine, Limits, Streams};
+use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
+use crate::schema::glue::GlueSource;
 use crate::schema::local::LocalSource;
-use crate::schema::{SchemaCache, SchemaSource};
+use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
 
 /// Redshift's VARCHAR limit: a longer result cannot be stored.
 pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;
@@ -51,9 +53,22 @@ pub struct Settings {
     #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_inflated_bytes: usize,
 
+    /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
+    /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "glue"}}.
+    #[arg(long, env = "SUPERDECODE_STREAMS", value_name = "JSON|FILE")]
+    pub streams: Option<String>,
+
     /// Seconds a `latest` schema lookup is cached.
     #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
     pub latest_ttl_secs: u64,
+
+    /// Seconds a "schema not found" answer is cached.
+    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = 30)]
+    pub not_found_ttl_secs: u64,
+
+    /// Milliseconds one Glue lookup may take, retries included.
+    #[arg(long, env = "SUPERDECODE_REGISTRY_TIMEOUT_MS", default_value_t = 5000)]
+    pub registry_timeout_ms: u64,
 
     /// Avro unions: the branch value, or `{"<type>": value}`.
     #[arg(long, env = "SUPERDECODE_UNIONS", value_enum, default_value_t)]
@@ -112,27 +127,50 @@ impl Settings {
         }
     }
 
-    /// The schema source these settings name.
-    pub fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
-        match &self.schemas {
-            Some(dir) => Ok(Arc::new(LocalSource::load(dir)?)),
-            None => Err(EnvError::new(
-                "no schema source: set --schemas DIR / SUPERDECODE_SCHEMAS \
-                 (the AWS Glue Schema Registry source is not in this build yet)",
-            )),
-        }
+    /// The schema source these settings name: the local directory when one is given,
+    /// otherwise the AWS Glue Schema Registry.
+    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
+        Ok(match &self.schemas {
+            Some(dir) => Arc::new(LocalSource::load(dir)?),
+            None => Arc::new(
+                GlueSource::from_env(Duration::from_millis(self.registry_timeout_ms)).await,
+            ),
+        })
+    }
+
+    /// The per-stream overrides, from inline JSON or a file.
+    pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, EnvError> {
+        let Some(value) = self.streams.as_deref() else {
+            return Ok(HashMap::new());
+        };
+        let (text, origin) = if value.trim_start().starts_with('{') {
+            (value.to_owned(), "SUPERDECODE_STREAMS".to_owned())
+        } else {
+            let text = std::fs::read_to_string(value)
+                .map_err(|e| EnvError::new(format!("cannot read stream overrides {value}: {e}")))?;
+            (text, value.to_owned())
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            EnvError::new(format!(
+                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\"}}}}"
+            ))
+        })
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
-    pub fn engine(&self) -> Result<Engine, EnvError> {
+    pub async fn engine(&self) -> Result<Engine, EnvError> {
         let cache = SchemaCache::new(
-            self.source()?,
+            self.source().await?,
             self.json_options(),
-            Duration::from_secs(self.latest_ttl_secs),
+            CacheSettings {
+                latest_ttl: Duration::from_secs(self.latest_ttl_secs),
+                not_found_ttl: Duration::from_secs(self.not_found_ttl_secs),
+                ..CacheSettings::default()
+            },
         );
         Ok(Engine::new(
             cache,
-            Streams::new(self.registry.clone()),
+            Streams::new(self.registry.clone(), self.stream_overrides()?),
             Limits {
                 max_result_bytes: self.max_result_bytes,
                 max_inflated_bytes: self.max_inflated_bytes,

@@ -2,23 +2,28 @@
 //! logs one structured line per batch.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::config::Settings;
+use crate::pipeline::Engine;
 use crate::redshift;
+
+/// Time kept back from the Lambda deadline to send a failure response instead of being
+/// killed mid-batch.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 /// Serves Redshift batches until the runtime stops us.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     crate::logging::init(true);
     // A configuration problem must reach Redshift as a clear `success:false`, not as an
     // opaque Lambda init failure, so the function starts either way.
-    let ready = Settings::from_env().and_then(|settings| {
-        let engine = settings.engine()?;
-        Ok((settings, engine))
-    });
+    let ready = match Settings::from_env() {
+        Ok(settings) => settings.engine().await.map(|engine| (settings, engine)),
+        Err(e) => Err(e),
+    };
     let ready = Arc::new(ready.map_err(|e| format!("superdecode is misconfigured: {e}")));
     if let Err(message) = &*ready {
         tracing::error!(%message, "configuration");
@@ -27,25 +32,49 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         let ready = Arc::clone(&ready);
         async move {
             let response = match &*ready {
-                Ok((settings, engine)) => {
-                    let started = Instant::now();
-                    let outcome = redshift::handle(engine, settings.on_error, &event.payload).await;
-                    tracing::info!(
-                        request_id = outcome.info.request_id.as_deref().unwrap_or(""),
-                        query_id = outcome.info.query_id,
-                        lambda_request_id = %event.context.request_id,
-                        records = outcome.records,
-                        record_errors = outcome.record_errors,
-                        failure = outcome.failure.as_deref(),
-                        elapsed_us = started.elapsed().as_micros() as u64,
-                        "batch"
-                    );
-                    outcome.response
-                }
+                Ok((settings, engine)) => handle(settings, engine, event).await,
                 Err(message) => redshift::failure(message.clone()),
             };
             Ok::<Value, lambda_runtime::Error>(response)
         }
     }))
     .await
+}
+
+async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>) -> Value {
+    let started = Instant::now();
+    let before = engine.schemas().stats();
+    let deadline = deadline(event.context.deadline);
+    let outcome = redshift::handle(engine, settings.on_error, &event.payload, deadline).await;
+    let cache = engine.schemas().stats() - before;
+    tracing::info!(
+        request_id = outcome.info.request_id.as_deref().unwrap_or(""),
+        query_id = outcome.info.query_id,
+        lambda_request_id = %event.context.request_id,
+        records = outcome.records,
+        record_errors = outcome.record_errors,
+        errors_by_code = ?outcome.errors_by_code,
+        failure = outcome.failure.as_deref(),
+        cache_hits = cache.hits,
+        cache_misses = cache.misses,
+        registry_calls = cache.registry_calls,
+        registry_ms = cache.registry_micros as f64 / 1000.0,
+        stale_served = cache.stale_served,
+        refetches = cache.refetches,
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "batch"
+    );
+    outcome.response
+}
+
+/// The Lambda deadline (milliseconds since the epoch) as an `Instant`, less the margin.
+fn deadline(deadline_epoch_ms: u64) -> Option<Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    let left = Duration::from_millis(
+        u64::try_from(u128::from(deadline_epoch_ms).checked_sub(now_ms)?).ok()?,
+    );
+    Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }

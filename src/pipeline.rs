@@ -10,11 +10,13 @@
 //! it; it touches no AWS API directly, so tests call it as a plain async function.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::decode::DecodeContext;
 use crate::error::{EnvError, ErrorCode, RecordError};
-use crate::frame::{self, Frame, FrameLimits, Framing};
-use crate::schema::{Lookup, SchemaCache, SchemaKey, VersionPin};
+use crate::frame::{self, Frame, FrameLimits, Framing, WireFormat};
+use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 
 /// One row of a batch, by call shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,24 +47,45 @@ pub struct Binding {
     pub framing: Framing,
 }
 
+/// What a stream's configuration may override; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamOverride {
+    /// Registry of the stream's schema (default: the default registry).
+    pub registry: Option<String>,
+    /// Schema name (default: the stream name).
+    pub schema: Option<String>,
+    /// Pinned version number (default: latest).
+    pub version: Option<u32>,
+    /// Framing of the stream's payloads (default: raw).
+    pub framing: Option<Framing>,
+}
+
 /// Per-stream schema bindings. By convention a stream reads the schema of the same name,
-/// latest version, in the default registry, as raw payloads.
+/// latest version, in the default registry, as raw payloads; overrides change any of that.
 #[derive(Debug, Clone)]
 pub struct Streams {
     default_registry: String,
+    overrides: HashMap<String, StreamOverride>,
 }
 
 impl Streams {
-    pub fn new(default_registry: String) -> Self {
-        Streams { default_registry }
+    pub fn new(default_registry: String, overrides: HashMap<String, StreamOverride>) -> Self {
+        Streams {
+            default_registry,
+            overrides,
+        }
     }
 
     pub fn binding(&self, stream: &str) -> Binding {
+        let over = self.overrides.get(stream).cloned().unwrap_or_default();
         Binding {
-            registry: self.default_registry.clone(),
-            schema: stream.to_owned(),
-            version: VersionPin::Latest,
-            framing: Framing::Raw,
+            registry: over
+                .registry
+                .unwrap_or_else(|| self.default_registry.clone()),
+            schema: over.schema.unwrap_or_else(|| stream.to_owned()),
+            version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
+            framing: over.framing.unwrap_or(Framing::Raw),
         }
     }
 }
@@ -127,13 +150,18 @@ impl Engine {
         }
     }
 
+    pub fn schemas(&self) -> &SchemaCache {
+        &self.schemas
+    }
+
     /// Decodes a batch of calls. `framing`, when given, replaces the framing that each call
-    /// shape implies (the CLI's `--framing`). `Err` is an environment error: the batch must
-    /// fail.
+    /// shape implies (the CLI's `--framing`). Registry work must finish by `deadline`.
+    /// `Err` is an environment error: the batch must fail.
     pub async fn decode_rows(
         &self,
         calls: &[Call],
         framing: Option<Framing>,
+        deadline: Option<Instant>,
     ) -> Result<Vec<RowResult>, EnvError> {
         let payloads: Vec<Option<Result<Vec<u8>, RecordError>>> = calls
             .iter()
@@ -151,8 +179,8 @@ impl Engine {
                 },
             })
             .collect();
-        let schemas = self.resolve_all(&prepared).await?;
-        Ok(prepared
+        let schemas = before_deadline(deadline, self.resolve_all(&prepared)).await??;
+        let mut results: Vec<RowResult> = prepared
             .iter()
             .map(|row| match row {
                 Prepared::Null => None,
@@ -165,7 +193,61 @@ impl Engine {
                     )),
                 }),
             })
-            .collect())
+            .collect();
+        before_deadline(
+            deadline,
+            self.retry_with_new_latest(&prepared, &schemas, &mut results),
+        )
+        .await??;
+        Ok(results)
+    }
+
+    /// A raw record that does not decode against the cached latest may have been written
+    /// with a version the producer registered since: refetch that latest once (the cache
+    /// rate-limits this per key) and decode the failed rows again with it.
+    async fn retry_with_new_latest(
+        &self,
+        rows: &[Prepared<'_>],
+        schemas: &HashMap<SchemaKey, Lookup>,
+        results: &mut [RowResult],
+    ) -> Result<(), EnvError> {
+        fn failed(result: &RowResult) -> bool {
+            matches!(result, Some(Err(e)) if e.code != ErrorCode::ResultTooLarge)
+        }
+        let mut stale: BTreeSet<&SchemaKey> = BTreeSet::new();
+        for (i, row) in rows.iter().enumerate() {
+            if let Prepared::Ready { key, frame } = row
+                && frame.wire == WireFormat::Raw
+                && failed(&results[i])
+            {
+                stale.insert(key);
+            }
+        }
+        let refetches = stale.iter().filter_map(|key| match &schemas[*key] {
+            Lookup::Found(current) => {
+                Some(async move { (*key, self.schemas.refetch_latest(key, current).await) })
+            }
+            Lookup::NotFound => None,
+        });
+        let fresh: HashMap<&SchemaKey, Arc<CompiledSchema>> = futures::future::join_all(refetches)
+            .await
+            .into_iter()
+            .filter_map(|(key, refetched)| match refetched {
+                Ok(Some(schema)) => Some(Ok((key, schema))),
+                Ok(None) => None,
+                Err(e) => Some(Err(EnvError::new(format!("refreshing {key}: {e}")))),
+            })
+            .collect::<Result<_, _>>()?;
+        for (i, row) in rows.iter().enumerate() {
+            if let Prepared::Ready { key, frame } = row
+                && let Some(schema) = fresh.get(key)
+                && frame.wire == WireFormat::Raw
+                && failed(&results[i])
+            {
+                results[i] = Some(self.decode_one(schema, frame));
+            }
+        }
+        Ok(())
     }
 
     /// Unframes one payload and works out the schema it needs.
@@ -250,6 +332,22 @@ impl Engine {
             ));
         }
         Ok(out)
+    }
+}
+
+/// Runs `work`, giving up at `deadline` so that the function answers with a failure
+/// instead of being killed by Lambda mid-batch.
+async fn before_deadline<T>(
+    deadline: Option<Instant>,
+    work: impl Future<Output = T>,
+) -> Result<T, EnvError> {
+    match deadline {
+        None => Ok(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
+            .await
+            .map_err(|_| {
+                EnvError::new("schema registry lookups did not finish before the Lambda deadline")
+            }),
     }
 }
 

@@ -157,35 +157,54 @@ pub struct Outcome {
     pub response: Value,
     pub records: usize,
     pub record_errors: usize,
+    /// Record errors by code, for the batch log.
+    pub errors_by_code: std::collections::BTreeMap<&'static str, usize>,
     pub failure: Option<String>,
 }
 
-/// Handles one Redshift event: the whole Lambda function, minus the runtime.
-pub async fn handle(engine: &Engine, policy: OnError, event: &Value) -> Outcome {
-    let fail = |info, records, record_errors, message: String| Outcome {
+/// Handles one Redshift event: the whole Lambda function, minus the runtime. Registry
+/// work must finish by `deadline`.
+pub async fn handle(
+    engine: &Engine,
+    policy: OnError,
+    event: &Value,
+    deadline: Option<std::time::Instant>,
+) -> Outcome {
+    let fail = |info,
+                records,
+                errors_by_code: std::collections::BTreeMap<&'static str, usize>,
+                message: String| Outcome {
         info,
         response: failure(message.clone()),
         records,
-        record_errors,
+        record_errors: errors_by_code.values().sum(),
+        errors_by_code,
         failure: Some(message),
     };
     let (info, calls) = match parse_event(event) {
         Ok(parsed) => parsed,
-        Err(message) => return fail(BatchInfo::default(), 0, 0, message),
+        Err(message) => return fail(BatchInfo::default(), 0, Default::default(), message),
     };
-    let rows = match engine.decode_rows(&calls, None).await {
+    let rows = match engine.decode_rows(&calls, None, deadline).await {
         Ok(rows) => rows,
-        Err(e) => return fail(info, calls.len(), 0, e.to_string()),
+        Err(e) => return fail(info, calls.len(), Default::default(), e.to_string()),
     };
-    let record_errors = rows.iter().filter(|r| matches!(r, Some(Err(_)))).count();
+    let mut errors_by_code = std::collections::BTreeMap::new();
+    for row in &rows {
+        if let Some(Err(e)) = row {
+            *errors_by_code.entry(e.code.as_str()).or_insert(0) += 1;
+        }
+    }
+    let record_errors = errors_by_code.values().sum();
     match apply_policy(rows, policy) {
         Ok(results) => Outcome {
             info,
             response: json!({"success": true, "num_records": results.len(), "results": results}),
             records: calls.len(),
             record_errors,
+            errors_by_code,
             failure: None,
         },
-        Err(message) => fail(info, calls.len(), record_errors, message),
+        Err(message) => fail(info, calls.len(), errors_by_code, message),
     }
 }

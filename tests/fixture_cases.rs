@@ -46,10 +46,10 @@ async fn every_fixture_case_decodes_as_documented() {
     let mut checked = 0;
     for (flags, cases) in batches {
         let settings = Settings::from_flags(&flags).unwrap();
-        let engine = settings.engine().unwrap();
+        let engine = settings.engine().await.unwrap();
         let rows: Vec<&Value> = cases.iter().map(|c| &c["args"]).collect();
         let event = json!({"request_id": "fixtures", "num_records": rows.len(), "arguments": rows});
-        let outcome = redshift::handle(&engine, OnError::Object, &event).await;
+        let outcome = redshift::handle(&engine, OnError::Object, &event, None).await;
         let response = outcome.response;
         assert_eq!(response["success"], true, "{flags:?}: {response}");
         assert_eq!(response["num_records"], cases.len());

@@ -106,6 +106,11 @@ fn post(port: u16, path: &str, body: &str) -> (u16, String) {
 
 #[test]
 fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
+    let probe = Command::new("cargo").args(["lambda", "--version"]).output();
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "cargo-lambda is required for this test: run scripts/test.sh, which installs the pinned version"
+    );
     let port = free_port();
     let emulator = Command::new("cargo")
         .args([
@@ -121,7 +126,7 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("cargo-lambda is required for this test: run scripts/test.sh, which installs it");
+        .unwrap();
     let mut emulator = Running(emulator);
     wait_for_port(port, &mut emulator);
 

@@ -9,10 +9,10 @@ use superdecode::redshift;
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");
 
-fn engine(extra: &[&str]) -> Engine {
+async fn engine(extra: &[&str]) -> Engine {
     let mut flags = vec!["--schemas", SCHEMAS, "--registry", "fixtures"];
     flags.extend_from_slice(extra);
-    Settings::from_flags(flags).unwrap().engine().unwrap()
+    Settings::from_flags(flags).unwrap().engine().await.unwrap()
 }
 
 /// A real payload from the fixtures: the recursive list, Glue-framed.
@@ -29,12 +29,14 @@ fn glue_list_hex() -> String {
 }
 
 async fn handle(engine: &Engine, policy: OnError, event: Value) -> Value {
-    redshift::handle(engine, policy, &event).await.response
+    redshift::handle(engine, policy, &event, None)
+        .await
+        .response
 }
 
 #[tokio::test]
 async fn null_rows_and_null_payloads_give_null_and_keep_order() {
-    let engine = engine(&[]);
+    let engine = engine(&[]).await;
     let hex = glue_list_hex();
     let event = json!({
         "request_id": "r", "cluster": "c", "user": "u", "database": "d",
@@ -56,7 +58,7 @@ async fn null_rows_and_null_payloads_give_null_and_keep_order() {
 #[tokio::test]
 async fn a_direct_test_invoke_needs_only_arguments() {
     let response = handle(
-        &engine(&[]),
+        &engine(&[]).await,
         OnError::Object,
         json!({"arguments": [[glue_list_hex()]]}),
     )
@@ -67,7 +69,7 @@ async fn a_direct_test_invoke_needs_only_arguments() {
 
 #[tokio::test]
 async fn malformed_events_fail_with_what_was_expected() {
-    let engine = engine(&[]);
+    let engine = engine(&[]).await;
     let cases = [
         (json!([1, 2]), "expected a JSON object"),
         (json!({"num_records": 1}), "missing \"arguments\""),
@@ -98,7 +100,7 @@ async fn malformed_events_fail_with_what_was_expected() {
 
 #[tokio::test]
 async fn record_error_policy() {
-    let engine = engine(&[]);
+    let engine = engine(&[]).await;
     let event = json!({"arguments": [["zz"], [glue_list_hex()]]});
     let object = handle(&engine, OnError::Object, event.clone()).await;
     let error: Value = serde_json::from_str(object["results"][0].as_str().unwrap()).unwrap();
@@ -121,7 +123,7 @@ async fn record_error_policy() {
 
 #[tokio::test]
 async fn a_missing_configured_schema_fails_the_batch_under_every_policy() {
-    let engine = engine(&[]);
+    let engine = engine(&[]).await;
     for policy in [OnError::Object, OnError::Null, OnError::Fail] {
         let event = json!({"arguments": [["no_such_stream", "00"], ["fixtures", "nope", "00"]]});
         let response = handle(&engine, policy, event).await;
@@ -134,7 +136,7 @@ async fn a_missing_configured_schema_fails_the_batch_under_every_policy() {
 #[tokio::test]
 async fn a_null_name_argument_is_a_record_error() {
     let response = handle(
-        &engine(&[]),
+        &engine(&[]).await,
         OnError::Object,
         json!({"arguments": [[null, "00"]]}),
     )
@@ -145,7 +147,7 @@ async fn a_null_name_argument_is_a_record_error() {
 
 #[tokio::test]
 async fn results_over_the_size_limit_are_record_errors() {
-    let engine = engine(&["--max-result-bytes", "40"]);
+    let engine = engine(&["--max-result-bytes", "40"]).await;
     let response = handle(
         &engine,
         OnError::Object,
@@ -156,19 +158,19 @@ async fn results_over_the_size_limit_are_record_errors() {
     assert_eq!(error["_decode_error"]["code"], "result_too_large");
 }
 
-#[test]
-fn bad_schema_directories_are_reported_with_the_path() {
+#[tokio::test]
+async fn bad_schema_directories_are_reported_with_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let schema_dir = dir.path().join("reg/orders");
     std::fs::create_dir_all(&schema_dir).unwrap();
     std::fs::write(schema_dir.join("v1.avsc"), "\"int\"").unwrap();
     let settings = Settings::from_flags(["--schemas", dir.path().to_str().unwrap()]).unwrap();
-    let err = settings.engine().err().unwrap().to_string();
+    let err = settings.engine().await.err().unwrap().to_string();
     assert!(err.contains("v1.avsc") && err.contains("layout"), "{err}");
 
     std::fs::remove_file(schema_dir.join("v1.avsc")).unwrap();
     std::fs::write(schema_dir.join("1.avsc"), "{\"type\":").unwrap();
-    let err = settings.engine().err().unwrap().to_string();
+    let err = settings.engine().await.err().unwrap().to_string();
     assert!(
         err.contains("1.avsc") && err.contains("invalid Avro schema"),
         "{err}"
@@ -176,13 +178,14 @@ fn bad_schema_directories_are_reported_with_the_path() {
 
     std::fs::write(schema_dir.join("1.avsc"), "\"int\"").unwrap();
     std::fs::write(schema_dir.join("ids.json"), r#"{"2": {"confluent": 5}}"#).unwrap();
-    let err = settings.engine().err().unwrap().to_string();
+    let err = settings.engine().await.err().unwrap().to_string();
     assert!(err.contains("version \"2\" has no schema file"), "{err}");
 
     let missing = Settings::from_flags(["--schemas", "/nonexistent/superdecode"]).unwrap();
     assert!(
         missing
             .engine()
+            .await
             .err()
             .unwrap()
             .to_string()
@@ -207,6 +210,7 @@ async fn latest_is_the_highest_version_and_pins_resolve_by_id() {
     ])
     .unwrap()
     .engine()
+    .await
     .unwrap();
     let event = json!({"arguments": [["s", "01"], ["000000002a0461620a"], ["000000002a046162"]]});
     let response = handle(&engine, OnError::Object, event).await;

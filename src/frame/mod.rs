@@ -25,7 +25,8 @@ pub use glue::Glue;
 pub use soe::SingleObject;
 
 /// The framing a caller expects (`--framing`, a stream's configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Framing {
     /// Detect Glue, Confluent or single-object framing from the first bytes.
     #[default]

@@ -1,17 +1,27 @@
-//! The cache of compiled decoders in front of a [`SchemaSource`].
+//! The cache of compiled decoders in front of a [`SchemaSource`] (DESIGN.md, "Schema
+//! cache").
 //!
-//! Entries found by ID or pinned version are immutable and kept until size-based eviction;
-//! `latest` entries expire after a TTL. A schema is fetched and compiled once per entry, and
-//! concurrent misses for one key share a single fetch (moka's `try_get_with`).
+//! * Entries found by ID or pinned version never change: kept until size-based eviction.
+//! * `latest` entries expire after a TTL. When the refresh fails for an environment reason
+//!   and an earlier answer exists, the stale answer serves and a warning is logged.
+//! * A fetched version also fills the entries for its version number and Glue version ID:
+//!   one registry call fills every key it answers.
+//! * "Not found" is remembered for a short time, so a run of records with an unknown ID
+//!   does not call the registry for each.
+//! * Concurrent misses for one key share one registry call (moka's `try_get_with`).
+//! * [`SchemaCache::refetch_latest`] bypasses the TTL when a raw record does not decode
+//!   against the cached latest, at most once per key per refetch window.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
 use crate::error::EnvError;
+use crate::frame::SchemaId;
 
 /// How many compiled schemas the cache keeps at most, per kind of key.
 const MAX_ENTRIES: u64 = 10_000;
@@ -45,6 +55,66 @@ pub enum Lookup {
     NotFound,
 }
 
+/// Cache timings.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    /// How long a `latest` answer is used before the registry is asked again.
+    pub latest_ttl: Duration,
+    /// How long a "not found" answer is remembered.
+    pub not_found_ttl: Duration,
+    /// At most one forced refetch of a key's latest per this window.
+    pub refetch_window: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            latest_ttl: Duration::from_secs(300),
+            not_found_ttl: Duration::from_secs(30),
+            refetch_window: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Counters since the cache was created; subtract two snapshots for one batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub registry_calls: u64,
+    pub registry_micros: u64,
+    pub stale_served: u64,
+    pub refetches: u64,
+}
+
+impl std::ops::Sub for CacheStats {
+    type Output = CacheStats;
+    fn sub(self, before: CacheStats) -> CacheStats {
+        CacheStats {
+            hits: self.hits - before.hits,
+            misses: self.misses - before.misses,
+            registry_calls: self.registry_calls - before.registry_calls,
+            registry_micros: self.registry_micros - before.registry_micros,
+            stale_served: self.stale_served - before.stale_served,
+            refetches: self.refetches - before.refetches,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    registry_calls: AtomicU64,
+    registry_micros: AtomicU64,
+    stale_served: AtomicU64,
+    refetches: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
 #[derive(Debug, Clone)]
 enum Miss {
     NotFound,
@@ -56,18 +126,28 @@ pub struct SchemaCache {
     options: JsonOptions,
     immutable: Cache<SchemaKey, Arc<CompiledSchema>>,
     latest: Cache<SchemaKey, Arc<CompiledSchema>>,
+    /// The last good answer for each `latest` key, without TTL: served when a refresh fails.
+    last_good: Cache<SchemaKey, Arc<CompiledSchema>>,
+    not_found: Cache<SchemaKey, ()>,
+    recently_refetched: Cache<SchemaKey, ()>,
+    counters: Counters,
 }
 
 impl SchemaCache {
-    pub fn new(source: Arc<dyn SchemaSource>, options: JsonOptions, latest_ttl: Duration) -> Self {
+    pub fn new(
+        source: Arc<dyn SchemaSource>,
+        options: JsonOptions,
+        settings: CacheSettings,
+    ) -> Self {
         SchemaCache {
             source,
             options,
-            immutable: Cache::builder().max_capacity(MAX_ENTRIES).build(),
-            latest: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(latest_ttl)
-                .build(),
+            immutable: bounded(None),
+            latest: bounded(Some(settings.latest_ttl)),
+            last_good: bounded(None),
+            not_found: bounded(Some(settings.not_found_ttl)),
+            recently_refetched: bounded(Some(settings.refetch_window)),
+            counters: Counters::default(),
         }
     }
 
@@ -75,35 +155,132 @@ impl SchemaCache {
         self.source.describe()
     }
 
-    /// Resolves `key` to a compiled schema, from the cache or the source.
-    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, EnvError> {
-        let cache = match key {
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        let read = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CacheStats {
+            hits: read(&c.hits),
+            misses: read(&c.misses),
+            registry_calls: read(&c.registry_calls),
+            registry_micros: read(&c.registry_micros),
+            stale_served: read(&c.stale_served),
+            refetches: read(&c.refetches),
+        }
+    }
+
+    fn is_latest(key: &SchemaKey) -> bool {
+        matches!(
+            key,
             SchemaKey::Named {
                 version: VersionPin::Latest,
                 ..
-            } => &self.latest,
-            _ => &self.immutable,
-        };
-        match cache.try_get_with_by_ref(key, self.load(key)).await {
+            }
+        )
+    }
+
+    fn entries(&self, key: &SchemaKey) -> &Cache<SchemaKey, Arc<CompiledSchema>> {
+        if Self::is_latest(key) {
+            &self.latest
+        } else {
+            &self.immutable
+        }
+    }
+
+    /// Resolves `key` to a compiled schema, from the cache or the source.
+    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, EnvError> {
+        let entries = self.entries(key);
+        if let Some(hit) = entries.get(key).await {
+            bump(&self.counters.hits, 1);
+            return Ok(Lookup::Found(hit));
+        }
+        if self.not_found.contains_key(key) {
+            bump(&self.counters.hits, 1);
+            return Ok(Lookup::NotFound);
+        }
+        bump(&self.counters.misses, 1);
+        match entries.try_get_with_by_ref(key, self.load(key)).await {
             Ok(compiled) => Ok(Lookup::Found(compiled)),
             Err(miss) => match &*miss {
-                Miss::NotFound => Ok(Lookup::NotFound),
-                Miss::Env(e) => Err(e.clone()),
+                Miss::NotFound => {
+                    self.not_found.insert(key.clone(), ()).await;
+                    Ok(Lookup::NotFound)
+                }
+                Miss::Env(e) => match self.last_good.get(key).await {
+                    Some(stale) if Self::is_latest(key) => {
+                        bump(&self.counters.stale_served, 1);
+                        tracing::warn!(schema = %key, error = %e, "registry refresh failed; serving the cached version");
+                        Ok(Lookup::Found(stale))
+                    }
+                    _ => Err(e.clone()),
+                },
             },
         }
     }
 
-    async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {
-        let definition = self
-            .source
-            .fetch(key)
-            .await
-            .map_err(Miss::Env)?
-            .ok_or(Miss::NotFound)?;
-        compile(definition, &self.options)
-            .map(Arc::new)
-            .map_err(Miss::Env)
+    /// Asks the source for `key`'s latest again, bypassing the TTL, unless that was done
+    /// within the refetch window. Returns the new answer when it differs from `current`.
+    pub async fn refetch_latest(
+        &self,
+        key: &SchemaKey,
+        current: &CompiledSchema,
+    ) -> Result<Option<Arc<CompiledSchema>>, EnvError> {
+        if !Self::is_latest(key) || self.recently_refetched.contains_key(key) {
+            return Ok(None);
+        }
+        self.recently_refetched.insert(key.clone(), ()).await;
+        bump(&self.counters.refetches, 1);
+        self.latest.invalidate(key).await;
+        match self.lookup(key).await? {
+            Lookup::Found(fresh) if fresh.version != current.version => {
+                tracing::info!(schema = %key, from = current.version, to = fresh.version, "picked up a new latest version");
+                Ok(Some(fresh))
+            }
+            _ => Ok(None),
+        }
     }
+
+    async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {
+        bump(&self.counters.registry_calls, 1);
+        let started = Instant::now();
+        let fetched = self.source.fetch(key).await;
+        bump(
+            &self.counters.registry_micros,
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+        let definition = fetched.map_err(Miss::Env)?.ok_or(Miss::NotFound)?;
+        let aliases = aliases(&definition);
+        let compiled = Arc::new(compile(definition, &self.options).map_err(Miss::Env)?);
+        for alias in aliases.into_iter().filter(|alias| alias != key) {
+            self.immutable.insert(alias, Arc::clone(&compiled)).await;
+        }
+        if Self::is_latest(key) {
+            self.last_good
+                .insert(key.clone(), Arc::clone(&compiled))
+                .await;
+        }
+        Ok(compiled)
+    }
+}
+
+fn bounded<V: Clone + Send + Sync + 'static>(ttl: Option<Duration>) -> Cache<SchemaKey, V> {
+    let builder = Cache::builder().max_capacity(MAX_ENTRIES);
+    match ttl {
+        Some(ttl) => builder.time_to_live(ttl).build(),
+        None => builder.build(),
+    }
+}
+
+/// The immutable keys a fetched definition also answers.
+fn aliases(definition: &SchemaDefinition) -> Vec<SchemaKey> {
+    let mut keys = vec![SchemaKey::Named {
+        registry: definition.registry.clone(),
+        schema: definition.schema.clone(),
+        version: VersionPin::Number(definition.version),
+    }];
+    if let Some(id) = definition.glue_id {
+        keys.push(SchemaKey::Id(SchemaId::Glue(id)));
+    }
+    keys
 }
 
 fn compile(

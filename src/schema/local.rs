@@ -30,6 +30,7 @@ pub struct LocalSource {
     root: PathBuf,
     versions: HashMap<SchemaName, BTreeMap<u32, (DataFormat, String)>>,
     ids: HashMap<SchemaId, (SchemaName, u32)>,
+    glue_ids: HashMap<(SchemaName, u32), uuid::Uuid>,
 }
 
 #[derive(serde::Deserialize)]
@@ -71,6 +72,7 @@ impl LocalSource {
             root: root.to_owned(),
             versions: HashMap::new(),
             ids: HashMap::new(),
+            glue_ids: HashMap::new(),
         };
         for (registry, registry_dir) in subdirs(root)? {
             for (schema, schema_dir) in subdirs(&registry_dir)? {
@@ -158,6 +160,9 @@ impl LocalSource {
                         path.display()
                     ))
                 })?;
+            if let Some(glue) = version_ids.glue {
+                self.glue_ids.insert((name.clone(), version), glue);
+            }
             let framed = [
                 version_ids.glue.map(SchemaId::Glue),
                 version_ids.confluent.map(SchemaId::Confluent),
@@ -188,6 +193,7 @@ impl LocalSource {
             version: *number,
             format: *format,
             text: text.clone(),
+            glue_id: self.glue_ids.get(&(name.clone(), *number)).copied(),
         })
     }
 }

@@ -6,13 +6,14 @@
 //! * by name, for assumed-schema calls: registry + schema + latest or a pinned version.
 
 mod cache;
+pub mod glue;
 pub mod local;
 
 use crate::decode::DataFormat;
 use crate::error::EnvError;
 use crate::frame::SchemaId;
 
-pub use cache::{CompiledSchema, Lookup, SchemaCache};
+pub use cache::{CacheSettings, CacheStats, CompiledSchema, Lookup, SchemaCache};
 
 /// Which version of a named schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,6 +59,9 @@ pub struct SchemaDefinition {
     pub version: u32,
     pub format: DataFormat,
     pub text: String,
+    /// The Glue schema version ID, when the source knows it: a lookup of `latest` then
+    /// also fills the cache entry for that ID.
+    pub glue_id: Option<uuid::Uuid>,
 }
 
 /// A registry of schemas: the AWS Glue Schema Registry, or a local directory.

@@ -1,0 +1,162 @@
+//! The AWS Glue Schema Registry, through `aws-sdk-glue`'s `GetSchemaVersion`.
+//!
+//! Configuration follows the standard AWS chain (region, credentials, and
+//! `AWS_ENDPOINT_URL_GLUE` for a custom endpoint such as a local moto server). The only
+//! permission needed is `glue:GetSchemaVersion`; lookups by version UUID carry no registry
+//! name, so that permission needs `Resource: "*"`.
+//!
+//! Confluent IDs and Avro fingerprints are not Glue concepts: looking them up here answers
+//! "not found", which makes those records `schema_not_found` record errors.
+
+use std::time::Duration;
+
+use aws_sdk_glue::Client;
+use aws_sdk_glue::error::{DisplayErrorContext, SdkError};
+use aws_sdk_glue::types::{
+    DataFormat as GlueFormat, SchemaId as GlueSchemaId, SchemaVersionNumber,
+};
+
+use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
+use crate::decode::DataFormat;
+use crate::error::EnvError;
+use crate::frame::SchemaId;
+
+pub struct GlueSource {
+    client: Client,
+}
+
+impl GlueSource {
+    /// A source configured from the standard AWS chain, with `timeout` for each
+    /// `GetSchemaVersion` call, retries included.
+    pub async fn from_env(timeout: Duration) -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(timeout)
+            .build();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        GlueSource {
+            client: Client::new(&config),
+        }
+    }
+
+    /// A source over a ready-made client (tests, custom configuration).
+    pub fn from_client(client: Client) -> Self {
+        GlueSource { client }
+    }
+}
+
+/// `arn:aws:glue:<region>:<account>:schema/<registry>/<schema>` → (registry, schema).
+fn names_from_arn(arn: &str) -> Option<(String, String)> {
+    let (_, path) = arn.split_once(":schema/")?;
+    let (registry, schema) = path.split_once('/')?;
+    Some((registry.to_owned(), schema.to_owned()))
+}
+
+#[async_trait::async_trait]
+impl SchemaSource for GlueSource {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+        let request = self.client.get_schema_version();
+        let request = match key {
+            SchemaKey::Id(SchemaId::Glue(uuid)) => request.schema_version_id(uuid.to_string()),
+            SchemaKey::Id(SchemaId::Confluent(_) | SchemaId::AvroFingerprint(_)) => {
+                return Ok(None);
+            }
+            SchemaKey::Named {
+                registry,
+                schema,
+                version,
+            } => {
+                let number = match version {
+                    VersionPin::Latest => SchemaVersionNumber::builder().latest_version(true),
+                    VersionPin::Number(n) => {
+                        SchemaVersionNumber::builder().version_number(i64::from(*n))
+                    }
+                };
+                request
+                    .schema_id(
+                        GlueSchemaId::builder()
+                            .registry_name(registry)
+                            .schema_name(schema)
+                            .build(),
+                    )
+                    .schema_version_number(number.build())
+            }
+        };
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_entity_not_found_exception() => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(EnvError::new(format!(
+                    "Glue GetSchemaVersion failed: {}",
+                    DisplayErrorContext(&e)
+                )));
+            }
+        };
+        let incomplete = |what: &str| {
+            EnvError::new(format!(
+                "Glue GetSchemaVersion for {key} returned no {what}"
+            ))
+        };
+        let (registry, schema) = match key {
+            SchemaKey::Named {
+                registry, schema, ..
+            } => (registry.clone(), schema.clone()),
+            SchemaKey::Id(_) => output
+                .schema_arn()
+                .and_then(names_from_arn)
+                .ok_or_else(|| incomplete("schema ARN"))?,
+        };
+        let format = match output.data_format() {
+            Some(GlueFormat::Avro) => DataFormat::Avro,
+            Some(GlueFormat::Protobuf) => DataFormat::Protobuf,
+            Some(GlueFormat::Json) => DataFormat::Json,
+            Some(other) => {
+                return Err(EnvError::new(format!(
+                    "{key} has data format {other:?}, which superdecode does not know"
+                )));
+            }
+            None => return Err(incomplete("data format")),
+        };
+        let version = output
+            .version_number()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| incomplete("version number"))?;
+        let glue_id = output
+            .schema_version_id()
+            .and_then(|id| id.parse::<uuid::Uuid>().ok());
+        Ok(Some(SchemaDefinition {
+            registry,
+            schema,
+            version,
+            format,
+            text: output
+                .schema_definition()
+                .ok_or_else(|| incomplete("schema definition"))?
+                .to_owned(),
+            glue_id,
+        }))
+    }
+
+    fn describe(&self) -> String {
+        "AWS Glue Schema Registry".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_names_come_from_the_arn() {
+        assert_eq!(
+            super::names_from_arn("arn:aws:glue:eu-west-1:123456789012:schema/my-reg/orders"),
+            Some(("my-reg".to_owned(), "orders".to_owned()))
+        );
+        assert_eq!(
+            super::names_from_arn("arn:aws:glue:eu-west-1:1:registry/x"),
+            None
+        );
+    }
+}
