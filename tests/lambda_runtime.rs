@@ -4,104 +4,17 @@
 //! Needs `cargo-lambda` on PATH; `scripts/test.sh` installs the pinned version. Without it
 //! this test fails, on purpose: it must not pass by skipping.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Command, Stdio};
+
+use common::{Running, free_port, http, wait_for_port};
 use serde_json::{Value, json};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Kills a child process when dropped, so a failing test leaves nothing running.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, process: &mut Running) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Ok(Some(status)) = process.0.try_wait() {
-            panic!("cargo lambda watch exited early with {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the emulator did not listen on port {port} within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A minimal HTTP/1.1 POST; returns the status code and body.
 fn post(port: u16, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).unwrap();
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let mut chunked = false;
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let line = line.trim_end().to_ascii_lowercase();
-        if line.is_empty() {
-            break;
-        }
-        chunked |= line == "transfer-encoding: chunked";
-        if let Some(n) = line.strip_prefix("content-length:") {
-            length = Some(n.trim().parse::<usize>().unwrap());
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(n) = length {
-        body.resize(n, 0);
-        reader.read_exact(&mut body).unwrap();
-    } else {
-        reader.read_to_end(&mut body).unwrap();
-    }
-    (status, String::from_utf8(body).unwrap())
+    http(port, "POST", path, body)
 }
 
 #[test]
@@ -128,7 +41,7 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
         .spawn()
         .unwrap();
     let mut emulator = Running(emulator);
-    wait_for_port(port, &mut emulator);
+    wait_for_port(port, &mut emulator, "cargo lambda watch");
 
     // With --only-lambda-apis the emulator serves the function named "_".
     let _function = Running(

@@ -1,0 +1,424 @@
+//! The Glue Schema Registry source and the schema cache, against a real AWS API emulator:
+//! `moto_server` (installed, pinned, by scripts/test.sh). Registry calls are counted with
+//! moto's own request recorder, not with a mock.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_glue::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_glue::types::{Compatibility, DataFormat, RegistryId, SchemaId};
+use common::{Running, free_port, http, wait_for_port};
+use serde_json::{Value, json};
+use superdecode::config::OnError;
+use superdecode::decode::JsonOptions;
+use superdecode::frame;
+use superdecode::pipeline::{Engine, Limits, Streams};
+use superdecode::redshift;
+use superdecode::schema::glue::GlueSource;
+use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey};
+
+const V1: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"}]}"#;
+const V2: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"},
+    {"name":"note","type":"string","default":""}]}"#;
+const V3: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"},
+    {"name":"note","type":"string","default":""},{"name":"n","type":"int","default":0}]}"#;
+
+/// Avro bodies for id=5 (and note "hi", n=1) in each version.
+const BODY_V1: &str = "0a";
+const BODY_V2: &str = "0a046869";
+const BODY_V3: &str = "0a04686902";
+
+struct Moto {
+    _process: Running,
+    port: u16,
+    /// Holds moto's request recording: each server needs its own file.
+    _recording: tempfile::TempDir,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let recording = tempfile::tempdir().unwrap();
+        let process = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", recording.path().join("requests.jsonl"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is required for this test: run scripts/test.sh, which installs the pinned version");
+        let mut process = Running(process);
+        wait_for_port(port, &mut process, "moto_server");
+        let moto = Moto {
+            _process: process,
+            port,
+            _recording: recording,
+        };
+        let (status, _) = http(port, "POST", "/moto-api/recorder/start-recording", "");
+        assert_eq!(status, 200);
+        moto
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn client(&self) -> aws_sdk_glue::Client {
+        let config = aws_sdk_glue::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build();
+        aws_sdk_glue::Client::from_conf(config)
+    }
+
+    /// `GetSchemaVersion` calls moto has recorded since the last reset.
+    fn schema_version_calls(&self) -> usize {
+        let (status, log) = http(
+            self.port,
+            "GET",
+            "/moto-api/recorder/download-recording",
+            "",
+        );
+        assert_eq!(status, 200);
+        if std::env::var_os("SHOW_MOTO_LOG").is_some() {
+            eprintln!("{log}");
+        }
+        log.lines()
+            .filter(|l| l.contains("AWSGlue.GetSchemaVersion"))
+            .count()
+    }
+
+    fn reset_calls(&self) {
+        let (status, _) = http(self.port, "POST", "/moto-api/recorder/reset-recording", "");
+        assert_eq!(status, 200);
+        let (status, _) = http(self.port, "POST", "/moto-api/recorder/start-recording", "");
+        assert_eq!(status, 200);
+    }
+
+    /// Creates registry "reg" with schema "events" at V1; returns the version UUID.
+    async fn create_events_schema(&self) -> String {
+        let client = self.client();
+        client
+            .create_registry()
+            .registry_name("reg")
+            .send()
+            .await
+            .unwrap();
+        let created = client
+            .create_schema()
+            .registry_id(RegistryId::builder().registry_name("reg").build())
+            .schema_name("events")
+            .data_format(DataFormat::Avro)
+            .compatibility(Compatibility::None)
+            .schema_definition(V1)
+            .send()
+            .await
+            .unwrap();
+        created.schema_version_id().unwrap().to_owned()
+    }
+
+    async fn register(&self, definition: &str) -> String {
+        let registered = self
+            .client()
+            .register_schema_version()
+            .schema_id(
+                SchemaId::builder()
+                    .registry_name("reg")
+                    .schema_name("events")
+                    .build(),
+            )
+            .schema_definition(definition)
+            .send()
+            .await
+            .unwrap();
+        registered.schema_version_id().unwrap().to_owned()
+    }
+
+    fn engine(&self, settings: CacheSettings) -> Engine {
+        let source = Arc::new(GlueSource::from_client(self.client()));
+        Engine::new(
+            SchemaCache::new(source, JsonOptions::default(), settings),
+            Streams::new("reg".to_owned(), HashMap::new()),
+            Limits {
+                max_result_bytes: 65_535,
+                max_inflated_bytes: 1 << 20,
+            },
+        )
+    }
+}
+
+fn glue_frame(version_id: &str, body: &str) -> String {
+    format!("0300{}{body}", version_id.replace('-', ""))
+}
+
+async fn batch(engine: &Engine, rows: Vec<Value>) -> Value {
+    let event = json!({"num_records": rows.len(), "arguments": rows});
+    redshift::handle(engine, OnError::Object, &event, None)
+        .await
+        .response
+}
+
+fn results(response: &Value) -> Vec<String> {
+    assert_eq!(response["success"], true, "{response}");
+    response["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect()
+}
+
+const ID5: &str = r#"{"id":5}"#;
+const ID5_NOTE: &str = r#"{"id":5,"note":"hi"}"#;
+const ID5_NOTE_N: &str = r#"{"id":5,"note":"hi","n":1}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_over_n_versions_makes_n_calls_and_the_next_batch_none() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let v2 = moto.register(V2).await;
+    let v3 = moto.register(V3).await;
+    let engine = moto.engine(CacheSettings::default());
+    let frames = [
+        (glue_frame(&v1, BODY_V1), ID5),
+        (glue_frame(&v2, BODY_V2), ID5_NOTE),
+        (glue_frame(&v3, BODY_V3), ID5_NOTE_N),
+    ];
+    let rows: Vec<Value> = (0..300).map(|i| json!([frames[i % 3].0])).collect();
+    moto.reset_calls();
+
+    let first = results(&batch(&engine, rows.clone()).await);
+    for (i, result) in first.iter().enumerate() {
+        assert_eq!(result, frames[i % 3].1, "row {i}");
+    }
+    assert_eq!(
+        moto.schema_version_calls(),
+        3,
+        "300 records over 3 versions"
+    );
+
+    results(&batch(&engine, rows).await);
+    assert_eq!(
+        moto.schema_version_calls(),
+        3,
+        "the second batch is served from the cache"
+    );
+    let stats = engine.schemas().stats();
+    assert_eq!((stats.registry_calls, stats.misses), (3, 3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_latest_call_also_fills_the_version_id_entry() {
+    let moto = Moto::start();
+    moto.create_events_schema().await;
+    let v2 = moto.register(V2).await;
+    let engine = moto.engine(CacheSettings::default());
+    moto.reset_calls();
+    let raw = results(&batch(&engine, vec![json!(["events", BODY_V2])]).await);
+    assert_eq!(raw, [ID5_NOTE]);
+    let framed = results(&batch(&engine, vec![json!([glue_frame(&v2, BODY_V2)])]).await);
+    assert_eq!(framed, [ID5_NOTE]);
+    assert_eq!(moto.schema_version_calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn latest_expires_after_its_ttl() {
+    let moto = Moto::start();
+    moto.create_events_schema().await;
+    let engine = moto.engine(CacheSettings {
+        latest_ttl: Duration::from_millis(1500),
+        ..CacheSettings::default()
+    });
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V1])]).await),
+        [ID5]
+    );
+    moto.register(V2).await;
+    moto.reset_calls();
+    // Within the TTL the cached v1 serves, with no registry call.
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V1])]).await),
+        [ID5]
+    );
+    assert_eq!(moto.schema_version_calls(), 0);
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    // After it, one call picks up v2.
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V2])]).await),
+        [ID5_NOTE]
+    );
+    assert_eq!(moto.schema_version_calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_that_fails_against_cached_latest_triggers_one_refetch() {
+    let moto = Moto::start();
+    moto.create_events_schema().await;
+    let engine = moto.engine(CacheSettings::default()); // 5-minute TTL
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V1])]).await),
+        [ID5]
+    );
+    moto.register(V2).await;
+    moto.reset_calls();
+
+    // A v2 record against cached v1 leaves trailing bytes: refetch, pick up v2, decode.
+    let rows = vec![
+        json!(["events", BODY_V2]),
+        json!(["events", BODY_V1]),
+        json!(["events", BODY_V2]),
+    ];
+    assert_eq!(
+        results(&batch(&engine, rows).await),
+        [ID5_NOTE, ID5, ID5_NOTE]
+    );
+    assert_eq!(moto.schema_version_calls(), 1);
+
+    // A run of bad records does not hammer the registry: within the window, no refetch.
+    let bad = vec![
+        json!(["events", "ff"]),
+        json!(["events", "0a0a"]),
+        json!(["events", "ffff"]),
+    ];
+    let errors = results(&batch(&engine, bad.clone()).await);
+    assert!(
+        errors.iter().all(|e| e.contains("_decode_error")),
+        "{errors:?}"
+    );
+    results(&batch(&engine, bad).await);
+    assert_eq!(moto.schema_version_calls(), 1);
+    assert_eq!(engine.schemas().stats().refetches, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_outage_fails_batches_that_need_it_and_never_writes_error_objects() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    moto.register(V2).await;
+    let engine = moto.engine(CacheSettings {
+        latest_ttl: Duration::from_millis(500),
+        ..CacheSettings::default()
+    });
+    let framed_v1 = json!([glue_frame(&v1, BODY_V1)]);
+    assert_eq!(
+        results(&batch(&engine, vec![framed_v1.clone()]).await),
+        [ID5]
+    );
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V2])]).await),
+        [ID5_NOTE]
+    );
+    let v3 = moto.register(V3).await; // registered, never fetched
+    drop(moto); // the registry is gone
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let response = batch(
+        &engine,
+        vec![framed_v1.clone(), json!([glue_frame(&v3, BODY_V3)])],
+    )
+    .await;
+    assert_eq!(response["success"], false, "{response}");
+    let message = response["error_msg"].as_str().unwrap();
+    assert!(
+        message.contains("Glue GetSchemaVersion failed"),
+        "{message}"
+    );
+    assert!(response.get("results").is_none());
+
+    // What is cached keeps serving: an immutable ID, and a stale latest past its TTL.
+    assert_eq!(results(&batch(&engine, vec![framed_v1]).await), [ID5]);
+    assert_eq!(
+        results(&batch(&engine, vec![json!(["events", BODY_V2])]).await),
+        [ID5_NOTE]
+    );
+    assert_eq!(engine.schemas().stats().stale_served, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_misses_for_one_key_make_one_call_and_not_found_is_remembered() {
+    let moto = Moto::start();
+    moto.create_events_schema().await;
+    let engine = moto.engine(CacheSettings::default());
+    moto.reset_calls();
+    let unknown = SchemaKey::Id(frame::SchemaId::Glue(
+        "0f0e0d0c-0b0a-0908-0706-050403020100".parse().unwrap(),
+    ));
+    let lookups = (0..16).map(|_| engine.schemas().lookup(&unknown));
+    for lookup in futures::future::join_all(lookups).await {
+        assert!(matches!(lookup, Ok(Lookup::NotFound)));
+    }
+    assert_eq!(moto.schema_version_calls(), 1);
+
+    // In a batch, an unknown version ID is that record's error; the batch succeeds.
+    let response = batch(
+        &engine,
+        vec![json!([glue_frame(
+            "0f0e0d0c-0b0a-0908-0706-050403020100",
+            BODY_V1
+        )])],
+    )
+    .await;
+    assert!(results(&response)[0].contains("schema_not_found"));
+    assert_eq!(moto.schema_version_calls(), 1, "not found is cached");
+
+    // A configured schema that does not exist is an environment error.
+    let response = batch(&engine, vec![json!(["no_such_stream", BODY_V1])]).await;
+    assert_eq!(response["success"], false);
+    assert!(
+        response["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(["decode", "--registry", "reg", "--stream", "events", BODY_V1])
+        .env_remove("SUPERDECODE_SCHEMAS")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("AWS_ENDPOINT_URL_GLUE", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{ID5}\n")
+    );
+
+    let framed = glue_frame(&v1, BODY_V1);
+    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(["decode", &framed])
+        .env_remove("SUPERDECODE_SCHEMAS")
+        .env("AWS_ENDPOINT_URL_GLUE", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{ID5}\n")
+    );
+}
