@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs superdecode's whole test suite. On first use it creates .venv with the pinned Python
-# tools (fastavro, aws-glue-schema-registry, confluent-kafka, moto, cargo-lambda) from
-# tests/fixtures/requirements.txt, and reinstalls them whenever that file changes.
+# tools (fastavro, protobuf + grpcio-tools, aws-glue-schema-registry, confluent-kafka, moto,
+# cargo-lambda) from tests/fixtures/requirements.txt, and reinstalls them whenever that
+# file changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::decode::{JsonOptions, NumberOrString, TimeEncoding, UnionEncoding};
+use crate::decode::{
+    EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults, TimeEncoding,
+    UnionEncoding,
+};
 use crate::error::EnvError;
 use crate::json_text::{BytesEncoding, NonFinite};
 use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
@@ -54,7 +57,8 @@ pub struct Settings {
     pub max_inflated_bytes: usize,
 
     /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
-    /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "glue"}}.
+    /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "raw",
+    /// "message": "shop.Click"}}.
     #[arg(long, env = "SUPERDECODE_STREAMS", value_name = "JSON|FILE")]
     pub streams: Option<String>,
 
@@ -89,6 +93,27 @@ pub struct Settings {
     /// Dates, times and timestamps: ISO-8601 text, or the encoded epoch numbers.
     #[arg(long, env = "SUPERDECODE_TIMES", value_enum, default_value_t)]
     pub times: TimeEncoding,
+
+    /// Protobuf field names: the .proto name, or the json_name.
+    #[arg(
+        long,
+        env = "SUPERDECODE_PROTO_FIELD_NAMES",
+        value_enum,
+        default_value_t
+    )]
+    pub proto_field_names: FieldNames,
+
+    /// Protobuf fields without presence at their default value: emit or omit.
+    #[arg(long, env = "SUPERDECODE_PROTO_DEFAULTS", value_enum, default_value_t)]
+    pub proto_defaults: PresenceDefaults,
+
+    /// Protobuf enums: names or numbers.
+    #[arg(long, env = "SUPERDECODE_ENUMS", value_enum, default_value_t)]
+    pub enums: EnumEncoding,
+
+    /// Protobuf 64-bit integers: JSON numbers, or strings as ProtoJSON writes them.
+    #[arg(long, env = "SUPERDECODE_INT64", value_enum, default_value_t)]
+    pub int64: NumberOrString,
 }
 
 impl Settings {
@@ -124,6 +149,10 @@ impl Settings {
             non_finite: self.non_finite,
             decimals: self.decimals,
             times: self.times,
+            proto_field_names: self.proto_field_names,
+            proto_defaults: self.proto_defaults,
+            enums: self.enums,
+            int64: self.int64,
         }
     }
 
@@ -152,7 +181,7 @@ impl Settings {
         };
         serde_json::from_str(&text).map_err(|e| {
             EnvError::new(format!(
-                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\"}}}}"
+                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\"}}}}"
             ))
         })
     }

@@ -44,9 +44,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
 async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>) -> Value {
     let started = Instant::now();
     let before = engine.schemas().stats();
+    let unknown_before = engine.unknown_fields();
     let deadline = deadline(event.context.deadline);
     let outcome = redshift::handle(engine, settings.on_error, &event.payload, deadline).await;
     let cache = engine.schemas().stats() - before;
+    let unknown_fields = engine.unknown_fields() - unknown_before;
     tracing::info!(
         request_id = outcome.info.request_id.as_deref().unwrap_or(""),
         query_id = outcome.info.query_id,
@@ -61,6 +63,7 @@ async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>)
         registry_ms = cache.registry_micros as f64 / 1000.0,
         stale_served = cache.stale_served,
         refetches = cache.refetches,
+        unknown_fields,
         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
         "batch"
     );

@@ -45,6 +45,8 @@ pub struct Binding {
     pub schema: String,
     pub version: VersionPin,
     pub framing: Framing,
+    /// The Protobuf message of raw payloads (default: the file's first message).
+    pub message: Option<String>,
 }
 
 /// What a stream's configuration may override; every field is optional.
@@ -59,6 +61,9 @@ pub struct StreamOverride {
     pub version: Option<u32>,
     /// Framing of the stream's payloads (default: raw).
     pub framing: Option<Framing>,
+    /// Protobuf message of raw payloads, full name or relative to the file's package
+    /// (default: the first message declared in the file).
+    pub message: Option<String>,
 }
 
 /// Per-stream schema bindings. By convention a stream reads the schema of the same name,
@@ -86,6 +91,7 @@ impl Streams {
             schema: over.schema.unwrap_or_else(|| stream.to_owned()),
             version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
             framing: over.framing.unwrap_or(Framing::Raw),
+            message: over.message,
         }
     }
 }
@@ -103,13 +109,20 @@ pub struct Engine {
     schemas: SchemaCache,
     streams: Streams,
     limits: Limits,
+    /// Unknown Protobuf fields dropped since start (see `unknown_fields`).
+    unknown_fields: std::sync::atomic::AtomicU64,
 }
 
 /// A row after the first pass.
 enum Prepared<'a> {
     Null,
     Failed(RecordError),
-    Ready { key: SchemaKey, frame: Frame<'a> },
+    Ready {
+        key: SchemaKey,
+        frame: Frame<'a>,
+        /// The configured Protobuf message, for raw payloads.
+        message: Option<String>,
+    },
 }
 
 impl Engine {
@@ -118,7 +131,14 @@ impl Engine {
             schemas,
             streams,
             limits,
+            unknown_fields: Default::default(),
         }
+    }
+
+    /// Unknown Protobuf fields dropped since start; subtract two readings for one batch.
+    pub fn unknown_fields(&self) -> u64 {
+        self.unknown_fields
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn limits(&self) -> Limits {
@@ -146,6 +166,7 @@ impl Engine {
                 schema: schema.clone().ok_or_else(|| missing("schema"))?,
                 version: VersionPin::Latest,
                 framing: Framing::Raw,
+                message: None,
             })),
         }
     }
@@ -174,7 +195,11 @@ impl Engine {
                 None => Prepared::Null,
                 Some(Err(e)) => Prepared::Failed(e.clone()),
                 Some(Ok(bytes)) => match self.prepare(call, framing, bytes) {
-                    Ok((key, frame)) => Prepared::Ready { key, frame },
+                    Ok((key, frame, message)) => Prepared::Ready {
+                        key,
+                        frame,
+                        message,
+                    },
                     Err(e) => Prepared::Failed(e),
                 },
             })
@@ -185,8 +210,12 @@ impl Engine {
             .map(|row| match row {
                 Prepared::Null => None,
                 Prepared::Failed(e) => Some(Err(e.clone())),
-                Prepared::Ready { key, frame } => Some(match &schemas[key] {
-                    Lookup::Found(schema) => self.decode_one(schema, frame),
+                Prepared::Ready {
+                    key,
+                    frame,
+                    message,
+                } => Some(match &schemas[key] {
+                    Lookup::Found(schema) => self.decode_one(schema, frame, message.as_deref()),
                     Lookup::NotFound => Err(RecordError::new(
                         ErrorCode::SchemaNotFound,
                         format!("{key} is not in the {}", self.schemas.source_description()),
@@ -216,7 +245,7 @@ impl Engine {
         }
         let mut stale: BTreeSet<&SchemaKey> = BTreeSet::new();
         for (i, row) in rows.iter().enumerate() {
-            if let Prepared::Ready { key, frame } = row
+            if let Prepared::Ready { key, frame, .. } = row
                 && frame.wire == WireFormat::Raw
                 && failed(&results[i])
             {
@@ -239,12 +268,16 @@ impl Engine {
             })
             .collect::<Result<_, _>>()?;
         for (i, row) in rows.iter().enumerate() {
-            if let Prepared::Ready { key, frame } = row
+            if let Prepared::Ready {
+                key,
+                frame,
+                message,
+            } = row
                 && let Some(schema) = fresh.get(key)
                 && frame.wire == WireFormat::Raw
                 && failed(&results[i])
             {
-                results[i] = Some(self.decode_one(schema, frame));
+                results[i] = Some(self.decode_one(schema, frame, message.as_deref()));
             }
         }
         Ok(())
@@ -256,20 +289,23 @@ impl Engine {
         call: &Call,
         framing: Option<Framing>,
         bytes: &'a [u8],
-    ) -> Result<(SchemaKey, Frame<'a>), RecordError> {
+    ) -> Result<(SchemaKey, Frame<'a>, Option<String>), RecordError> {
         let binding = self.binding(call)?;
         let framing = framing.unwrap_or(binding.as_ref().map_or(Framing::Auto, |b| b.framing));
         let limits = FrameLimits {
             max_inflated_bytes: self.limits.max_inflated_bytes,
         };
         let frame = frame::unframe(bytes, framing, &limits)?;
-        let key = match (frame.schema_id, binding) {
-            (Some(id), _) => SchemaKey::Id(id),
-            (None, Some(b)) => SchemaKey::Named {
-                registry: b.registry,
-                schema: b.schema,
-                version: b.version,
-            },
+        let (key, message) = match (frame.schema_id, binding) {
+            (Some(id), _) => (SchemaKey::Id(id), None),
+            (None, Some(b)) => (
+                SchemaKey::Named {
+                    registry: b.registry,
+                    schema: b.schema,
+                    version: b.version,
+                },
+                b.message,
+            ),
             (None, None) => {
                 return Err(RecordError::new(
                     ErrorCode::UnknownHeader,
@@ -277,7 +313,7 @@ impl Engine {
                 ));
             }
         };
-        Ok((key, frame))
+        Ok((key, frame, message))
     }
 
     /// Looks up every distinct schema the batch needs, concurrently. A named schema that
@@ -287,13 +323,16 @@ impl Engine {
         &self,
         rows: &[Prepared<'_>],
     ) -> Result<HashMap<SchemaKey, Lookup>, EnvError> {
-        let keys: BTreeSet<&SchemaKey> = rows
-            .iter()
-            .filter_map(|row| match row {
-                Prepared::Ready { key, .. } => Some(key),
-                _ => None,
-            })
-            .collect();
+        let mut keys: BTreeSet<&SchemaKey> = BTreeSet::new();
+        let mut messages: BTreeSet<(&SchemaKey, &str)> = BTreeSet::new();
+        for row in rows {
+            if let Prepared::Ready { key, message, .. } = row {
+                keys.insert(key);
+                if let Some(message) = message {
+                    messages.insert((key, message));
+                }
+            }
+        }
         let lookups =
             futures::future::join_all(keys.iter().map(|key| self.schemas.lookup(key))).await;
         let mut resolved = HashMap::with_capacity(keys.len());
@@ -307,17 +346,31 @@ impl Engine {
             }
             resolved.insert(key.clone(), lookup);
         }
+        // A stream configured with a message its schema lacks is a configuration error.
+        for (key, message) in messages {
+            if let Some(Lookup::Found(schema)) = resolved.get(key)
+                && !schema.decoder.knows_message(message)
+            {
+                return Err(EnvError::new(format!(
+                    "{key} (version {}) defines no message '{message}', which the stream configuration names",
+                    schema.version
+                )));
+            }
+        }
         Ok(resolved)
     }
 
     fn decode_one(
         &self,
-        schema: &crate::schema::CompiledSchema,
+        schema: &CompiledSchema,
         frame: &Frame,
+        message: Option<&str>,
     ) -> Result<String, RecordError> {
         let ctx = DecodeContext {
             wire: frame.wire,
             max_result_bytes: self.limits.max_result_bytes,
+            message,
+            unknown_fields: &self.unknown_fields,
         };
         let mut out = String::with_capacity(frame.body.len() * 2 + 16);
         schema.decoder.decode(&frame.body, &ctx, &mut out)?;

@@ -5,7 +5,10 @@
 
 pub mod avro;
 pub mod json;
+pub mod protobuf;
 pub(crate) mod time;
+
+use std::sync::atomic::AtomicU64;
 
 use crate::error::RecordError;
 use crate::frame::WireFormat;
@@ -68,6 +71,36 @@ pub enum TimeEncoding {
     Epoch,
 }
 
+/// How Protobuf fields are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FieldNames {
+    /// The name in the `.proto` file (`user_id`).
+    #[default]
+    Proto,
+    /// The `json_name` (`userId`).
+    Json,
+}
+
+/// Whether Protobuf fields without presence are written at their default value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PresenceDefaults {
+    /// Write them (`"count":0`), so every row has every column.
+    #[default]
+    Emit,
+    /// Leave them out, as ProtoJSON does by default.
+    Omit,
+}
+
+/// How Protobuf enums are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EnumEncoding {
+    /// The value's name (a value the enum does not define stays a number).
+    #[default]
+    Name,
+    /// The number.
+    Number,
+}
+
 /// The JSON mapping options of DESIGN.md, fixed for the life of the process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JsonOptions {
@@ -76,23 +109,36 @@ pub struct JsonOptions {
     pub non_finite: NonFinite,
     pub decimals: NumberOrString,
     pub times: TimeEncoding,
+    pub proto_field_names: FieldNames,
+    pub proto_defaults: PresenceDefaults,
+    pub enums: EnumEncoding,
+    pub int64: NumberOrString,
 }
 
 /// What a decoder needs to know about the record besides its body.
 #[derive(Debug, Clone)]
-pub struct DecodeContext {
+pub struct DecodeContext<'a> {
     /// How the record was framed (Protobuf reads its message index from the body for Glue
     /// and Confluent frames).
     pub wire: WireFormat,
     /// Results longer than this are a `result_too_large` record error.
     pub max_result_bytes: usize,
+    /// The Protobuf message a raw stream is configured with.
+    pub message: Option<&'a str>,
+    /// Where decoders count the unknown fields they drop.
+    pub unknown_fields: &'a AtomicU64,
 }
 
-impl Default for DecodeContext {
+/// Unknown-field counts nobody reads (`DecodeContext::default`).
+static UNCOUNTED: AtomicU64 = AtomicU64::new(0);
+
+impl Default for DecodeContext<'_> {
     fn default() -> Self {
         DecodeContext {
             wire: WireFormat::Raw,
             max_result_bytes: crate::config::DEFAULT_MAX_RESULT_BYTES,
+            message: None,
+            unknown_fields: &UNCOUNTED,
         }
     }
 }
@@ -101,6 +147,12 @@ impl Default for DecodeContext {
 pub trait RecordDecoder: Send + Sync {
     fn decode(&self, body: &[u8], ctx: &DecodeContext, out: &mut String)
     -> Result<(), RecordError>;
+
+    /// Whether the schema defines the message a stream names (only Protobuf schemas hold
+    /// several messages; for other formats the setting does not apply).
+    fn knows_message(&self, _name: &str) -> bool {
+        true
+    }
 }
 
 /// Builds the decoder for a schema definition. An error means the schema itself is
@@ -113,6 +165,8 @@ pub fn compile(
     match format {
         DataFormat::Avro => Ok(Box::new(avro::AvroDecoder::new(definition, options)?)),
         DataFormat::Json => Ok(Box::new(json::JsonDecoder)),
-        DataFormat::Protobuf => Err("Protobuf schemas are not supported by this build yet".into()),
+        DataFormat::Protobuf => Ok(Box::new(protobuf::ProtobufDecoder::new(
+            definition, options,
+        )?)),
     }
 }

@@ -110,6 +110,72 @@ pub fn push_timestamp(out: &mut String, value: i64, unit: Unit, utc: bool) {
     }
 }
 
+/// Seconds from 1970 of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range
+/// ProtoJSON allows for a Timestamp.
+const MIN_TIMESTAMP_SECS: i64 = -62_135_596_800;
+const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
+
+/// ProtoJSON writes 0, 3, 6 or 9 fraction digits: as few as the value needs.
+fn push_nanos_fraction(out: &mut String, nanos: u32) {
+    if nanos == 0 {
+        return;
+    }
+    out.push('.');
+    if nanos.is_multiple_of(1_000_000) {
+        push_padded(out, u64::from(nanos / 1_000_000), 3);
+    } else if nanos.is_multiple_of(1_000) {
+        push_padded(out, u64::from(nanos / 1_000), 6);
+    } else {
+        push_padded(out, u64::from(nanos), 9);
+    }
+}
+
+/// Appends a `google.protobuf.Timestamp` as RFC 3339 (`2024-05-01T13:45:00.250Z`).
+/// Returns `false` for values ProtoJSON does not allow.
+#[must_use]
+pub fn push_rfc3339(out: &mut String, seconds: i64, nanos: i32) -> bool {
+    let Ok(nanos) = u32::try_from(nanos) else {
+        return false;
+    };
+    if nanos > 999_999_999 || !(MIN_TIMESTAMP_SECS..=MAX_TIMESTAMP_SECS).contains(&seconds) {
+        return false;
+    }
+    push_date(out, seconds.div_euclid(DAY_SECS));
+    out.push('T');
+    let secs = seconds.rem_euclid(DAY_SECS) as u64;
+    push_padded(out, secs / 3600, 2);
+    out.push(':');
+    push_padded(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, secs % 60, 2);
+    push_nanos_fraction(out, nanos);
+    out.push('Z');
+    true
+}
+
+/// Appends a `google.protobuf.Duration` as ProtoJSON does (`"-1.500s"`). Returns `false`
+/// when seconds and nanos disagree in sign or nanos is out of range.
+#[must_use]
+pub fn push_duration(out: &mut String, seconds: i64, nanos: i32) -> bool {
+    if nanos.unsigned_abs() > 999_999_999
+        || (seconds > 0 && nanos < 0)
+        || (seconds < 0 && nanos > 0)
+    {
+        return false;
+    }
+    if seconds < 0 || nanos < 0 {
+        out.push('-');
+    }
+    push_int_u64(out, seconds.unsigned_abs());
+    push_nanos_fraction(out, nanos.unsigned_abs());
+    out.push('s');
+    true
+}
+
+fn push_int_u64(out: &mut String, v: u64) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +207,24 @@ mod tests {
         s.clear();
         push_timestamp(&mut s, i64::MIN, Unit::Nanos, true);
         assert_eq!(s, "1677-09-21T00:12:43.145224192Z");
+    }
+
+    #[test]
+    fn protojson_timestamps_and_durations() {
+        let mut s = String::new();
+        assert!(push_rfc3339(&mut s, 1_714_571_100, 250_000_000));
+        assert_eq!(s, "2024-05-01T13:45:00.250Z");
+        s.clear();
+        assert!(push_rfc3339(&mut s, 0, 1_000));
+        assert_eq!(s, "1970-01-01T00:00:00.000001Z");
+        assert!(!push_rfc3339(&mut s, MAX_TIMESTAMP_SECS + 1, 0));
+        assert!(!push_rfc3339(&mut s, 0, -1));
+        s.clear();
+        assert!(push_duration(&mut s, -1, -500_000_000));
+        assert!(push_duration(&mut s, 0, 1));
+        assert!(push_duration(&mut s, 3, 0));
+        assert_eq!(s, "-1.500s0.000000001s3s");
+        assert!(!push_duration(&mut s, 1, -1));
     }
 
     #[test]

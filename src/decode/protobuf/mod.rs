@@ -1,0 +1,220 @@
+//! Protobuf binary → JSON text, with the schema compiled at run time.
+//!
+//! The Glue Schema Registry stores Protobuf schemas as `.proto` text, so there is no
+//! generated code: [`ProtobufDecoder::new`] compiles the text with `protox` (the
+//! well-known types resolve as imports) into a `prost-reflect` descriptor pool, once per
+//! schema version. Each record then decodes into a `DynamicMessage` that [`json`] writes
+//! out.
+//!
+//! Which message a record holds:
+//!
+//! | framing | message |
+//! |---|---|
+//! | Glue | one unsigned varint after the header: the index in the list of all messages of the file, nested ones included, sorted by full name (B=0, B.A=1, B.A.D=2, B.C=3) |
+//! | Confluent | a zigzag-varint count, then zigzag-varint indexes: the path from a top-level message down its nested messages, in declaration order; a single `00` means `[0]` |
+//! | raw | the stream's configured message, else the first message declared in the file |
+//!
+//! Both index schemes count every message type the compiler sees, the synthetic map-entry
+//! messages included, exactly as the Java serializers do.
+
+mod json;
+
+use std::sync::atomic::Ordering;
+
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+
+use super::{DecodeContext, JsonOptions, RecordDecoder};
+use crate::error::{ErrorCode, RecordError};
+use crate::frame::WireFormat;
+
+/// The name the schema text is compiled under.
+const SCHEMA_FILE: &str = "schema.proto";
+
+/// Deepest Confluent message-index path we accept; real schemas nest a few levels.
+const MAX_INDEX_PATH: usize = 64;
+
+pub struct ProtobufDecoder {
+    /// Every message of the schema file, sorted by full name: the Glue index.
+    sorted: Vec<MessageDescriptor>,
+    /// Top-level messages in declaration order: the root of a Confluent index path.
+    top_level: Vec<MessageDescriptor>,
+    package: String,
+    pool: DescriptorPool,
+    options: JsonOptions,
+}
+
+/// Serves the schema text as `schema.proto`.
+struct SchemaText(String);
+
+impl FileResolver for SchemaText {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if name == SCHEMA_FILE {
+            File::from_source(name, &self.0)
+        } else {
+            Err(protox::Error::file_not_found(name))
+        }
+    }
+}
+
+impl ProtobufDecoder {
+    /// Compiles `.proto` text. Errors describe why the schema is unusable.
+    pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, String> {
+        let mut resolver = ChainFileResolver::new();
+        resolver.add(SchemaText(proto.to_owned()));
+        resolver.add(GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        compiler
+            .open_file(SCHEMA_FILE)
+            .map_err(|e| format!("invalid Protobuf schema: {e}"))?;
+        let pool = compiler.descriptor_pool();
+        let file = pool
+            .get_file_by_name(SCHEMA_FILE)
+            .ok_or("the compiled schema has no file")?;
+        let top_level: Vec<MessageDescriptor> = file.messages().collect();
+        if top_level.is_empty() {
+            return Err("the Protobuf schema declares no message".into());
+        }
+        let mut sorted = Vec::new();
+        let mut level = top_level.clone();
+        while !level.is_empty() {
+            let next = level.iter().flat_map(|m| m.child_messages()).collect();
+            sorted.append(&mut level);
+            level = next;
+        }
+        sorted.sort_by(|a, b| a.full_name().cmp(b.full_name()));
+        Ok(ProtobufDecoder {
+            sorted,
+            top_level,
+            package: file.package_name().to_owned(),
+            pool,
+            options: options.clone(),
+        })
+    }
+
+    /// The message a stream configures by name: full name, or a name relative to the
+    /// file's package.
+    fn named(&self, name: &str) -> Option<MessageDescriptor> {
+        self.pool.get_message_by_name(name).or_else(|| {
+            (!self.package.is_empty())
+                .then(|| {
+                    self.pool
+                        .get_message_by_name(&format!("{}.{name}", self.package))
+                })
+                .flatten()
+        })
+    }
+
+    /// Reads the message selector for `wire` from the front of `body`.
+    fn select<'b>(
+        &self,
+        body: &'b [u8],
+        ctx: &DecodeContext,
+    ) -> Result<(MessageDescriptor, &'b [u8]), RecordError> {
+        let mut rest = body;
+        let message = match ctx.wire {
+            WireFormat::Glue => {
+                let index = read_varint(&mut rest)?;
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|i| self.sorted.get(i))
+                    .cloned()
+                    .ok_or_else(|| {
+                        bad_index(format!(
+                            "Glue message index {index} is out of range: the schema has {} messages",
+                            self.sorted.len()
+                        ))
+                    })?
+            }
+            WireFormat::Confluent => self.confluent_path(&mut rest)?,
+            WireFormat::Raw | WireFormat::SingleObject => match ctx.message {
+                Some(name) => self
+                    .named(name)
+                    .ok_or_else(|| bad_index(format!("the schema has no message {name}")))?,
+                None => self.top_level[0].clone(),
+            },
+        };
+        Ok((message, rest))
+    }
+
+    fn confluent_path(&self, rest: &mut &[u8]) -> Result<MessageDescriptor, RecordError> {
+        let count = zigzag(read_varint(rest)?);
+        if count == 0 {
+            return Ok(self.top_level[0].clone());
+        }
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|c| *c <= MAX_INDEX_PATH && *c <= rest.len())
+            .ok_or_else(|| {
+                bad_index(format!("Confluent message-index count {count} is invalid"))
+            })?;
+        let mut path = Vec::with_capacity(count);
+        let mut current: Option<MessageDescriptor> = None;
+        for _ in 0..count {
+            let index = zigzag(read_varint(rest)?);
+            path.push(index);
+            let next = usize::try_from(index).ok().and_then(|i| match &current {
+                None => self.top_level.get(i).cloned(),
+                Some(parent) => parent.child_messages().nth(i),
+            });
+            current = Some(next.ok_or_else(|| {
+                bad_index(format!(
+                    "Confluent message-index path {path:?} names no message"
+                ))
+            })?);
+        }
+        current.ok_or_else(|| bad_index("empty Confluent message-index path"))
+    }
+}
+
+impl RecordDecoder for ProtobufDecoder {
+    fn decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let (descriptor, payload) = self.select(body, ctx)?;
+        let message = DynamicMessage::decode(descriptor.clone(), payload).map_err(|e| {
+            RecordError::new(
+                ErrorCode::DecodeFailed,
+                format!("not a valid {} message: {e}", descriptor.full_name()),
+            )
+        })?;
+        let mut writer = json::Writer::new(&self.options, &self.pool, out, ctx.max_result_bytes);
+        writer.message(&message)?;
+        ctx.unknown_fields
+            .fetch_add(writer.unknown_fields(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn knows_message(&self, name: &str) -> bool {
+        self.named(name).is_some()
+    }
+}
+
+fn bad_index(message: impl Into<String>) -> RecordError {
+    RecordError::new(ErrorCode::InvalidMessageIndex, message)
+}
+
+/// An unsigned base-128 varint (at most 10 bytes), consumed from the front of `rest`.
+fn read_varint(rest: &mut &[u8]) -> Result<u64, RecordError> {
+    let mut value = 0u64;
+    for (i, &byte) in rest.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *rest = &rest[i + 1..];
+            return Ok(value);
+        }
+    }
+    Err(bad_index(
+        "the message index is truncated or longer than 10 bytes",
+    ))
+}
+
+fn zigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+#[cfg(test)]
+mod tests;
