@@ -102,20 +102,26 @@ impl Moto {
 
     /// Creates registry "reg" with schema "events" at V1; returns the version UUID.
     async fn create_events_schema(&self) -> String {
+        self.create_schema("events", DataFormat::Avro, V1).await
+    }
+
+    /// Creates `name` in registry "reg" (made on first use); returns the version UUID.
+    async fn create_schema(&self, name: &str, format: DataFormat, definition: &str) -> String {
         let client = self.client();
-        client
-            .create_registry()
-            .registry_name("reg")
-            .send()
-            .await
-            .unwrap();
+        let registry = client.create_registry().registry_name("reg").send().await;
+        if let Err(e) = registry {
+            let already = e
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception());
+            assert!(already, "create_registry: {e:?}");
+        }
         let created = client
             .create_schema()
             .registry_id(RegistryId::builder().registry_name("reg").build())
-            .schema_name("events")
-            .data_format(DataFormat::Avro)
+            .schema_name(name)
+            .data_format(format)
             .compatibility(Compatibility::None)
-            .schema_definition(V1)
+            .schema_definition(definition)
             .send()
             .await
             .unwrap();
@@ -421,4 +427,60 @@ async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
         String::from_utf8(output.stdout).unwrap(),
         format!("{ID5}\n")
     );
+}
+
+/// A fixture case's Glue-framed payload, re-framed with the version ID moto assigned.
+fn fixture_with_version(name: &str, version_id: &str) -> (String, Value) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cases.json");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let case = cases.iter().find(|c| c["name"] == name).unwrap();
+    let hex = case["args"][0].as_str().unwrap();
+    let framed = format!("{}{}{}", &hex[..4], version_id.replace('-', ""), &hex[36..]);
+    (framed, case.clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protobuf_and_json_schemas_from_glue_decode_framed_records() {
+    let moto = Moto::start();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let proto = std::fs::read_to_string(format!("{root}/tests/fixtures/proto/shop.proto")).unwrap();
+    let json_schema = std::fs::read_to_string(format!(
+        "{root}/tests/fixtures/schemas/fixtures/signups/1.json"
+    ))
+    .unwrap();
+    let shop = moto
+        .create_schema("shop", DataFormat::Protobuf, &proto)
+        .await;
+    let signups = moto
+        .create_schema("signups", DataFormat::Json, &json_schema)
+        .await;
+    let engine = moto.engine(CacheSettings::default());
+    let picks = [
+        ("protobuf glue order", &shop),
+        ("protobuf glue nested discount", &shop),
+        ("protobuf glue zlib order", &shop),
+        ("glue json document 0", &signups),
+    ];
+    let (rows, cases): (Vec<Value>, Vec<Value>) = picks
+        .iter()
+        .map(|(name, id)| {
+            let (framed, case) = fixture_with_version(name, id);
+            (json!([framed]), case)
+        })
+        .unzip();
+    let got = results(&batch(&engine, rows).await);
+    for (got, case) in got.iter().zip(&cases) {
+        let expected = case["expected"].as_str().unwrap();
+        if case["compare"] == "json" {
+            let got: Value = serde_json::from_str(got).unwrap();
+            assert_eq!(
+                got,
+                serde_json::from_str::<Value>(expected).unwrap(),
+                "{}",
+                case["name"]
+            );
+        } else {
+            assert_eq!(got, expected, "{}", case["name"]);
+        }
+    }
 }

@@ -219,3 +219,38 @@ async fn latest_is_the_highest_version_and_pins_resolve_by_id() {
     assert_eq!(trailing["_decode_error"]["code"], "trailing_bytes");
     assert_eq!(response["results"][2], "\"ab\"");
 }
+
+#[tokio::test]
+async fn a_stream_configured_with_a_missing_protobuf_message_fails_the_batch() {
+    let engine = engine(&[
+        "--streams",
+        r#"{"orders": {"schema": "shop", "message": "NoSuchMessage"}}"#,
+    ])
+    .await;
+    let response = handle(
+        &engine,
+        OnError::Object,
+        json!({"arguments": [["orders", "0a0161"]]}),
+    )
+    .await;
+    assert_eq!(response["success"], false);
+    let message = response["error_msg"].as_str().unwrap();
+    assert!(
+        message.contains("defines no message 'NoSuchMessage'"),
+        "{message}"
+    );
+
+    let bad_config = Settings::from_flags([
+        "--schemas",
+        SCHEMAS,
+        "--streams",
+        r#"{"orders": {"shema": "x"}}"#,
+    ])
+    .unwrap()
+    .engine()
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(bad_config.contains("unknown field `shema`"), "{bad_config}");
+}
