@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs superdecode's whole test suite. On first use it creates .venv with the pinned Python
 # tools (fastavro, protobuf + grpcio-tools, aws-glue-schema-registry, confluent-kafka, moto,
-# cargo-lambda) from tests/fixtures/requirements.txt, and reinstalls them whenever that
+# cargo-lambda, cfn-lint) from tests/fixtures/requirements.txt, and reinstalls them whenever that
 # file changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,10 @@ export PATH="$PWD/$venv/bin:$PATH"
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+
+echo "== deployment template"
+cfn-lint template.yaml
+echo "template.yaml passes cfn-lint"
 
 echo "== fixtures: regenerate with the independent encoders, compare with the committed ones"
 scratch=$(mktemp -d)

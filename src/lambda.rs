@@ -8,6 +8,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::config::Settings;
+use crate::metrics::{self, BatchMetrics};
 use crate::pipeline::Engine;
 use crate::redshift;
 
@@ -67,6 +68,24 @@ async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>)
         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
         "batch"
     );
+    let registry_ms = cache.registry_micros as f64 / 1000.0;
+    let batch = BatchMetrics {
+        records: outcome.records as u64,
+        record_errors_by_code: outcome.errors_by_code.clone(),
+        batch_failed: outcome.failure.is_some(),
+        cache_hits: cache.hits,
+        cache_misses: cache.misses,
+        registry_calls: cache.registry_calls,
+        registry_ms,
+        decode_ms: (started.elapsed().as_secs_f64() * 1000.0 - registry_ms).max(0.0),
+        unknown_fields,
+    };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    for line in metrics::emf_lines(&event.context.env_config.function_name, now_ms, &batch) {
+        println!("{line}");
+    }
     outcome.response
 }
 

@@ -22,6 +22,7 @@ pub mod frame;
 pub mod json_text;
 pub mod lambda;
 mod logging;
+pub mod metrics;
 pub mod pipeline;
 pub mod redshift;
 pub mod schema;

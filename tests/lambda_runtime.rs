@@ -44,7 +44,7 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
     wait_for_port(port, &mut emulator, "cargo lambda watch");
 
     // With --only-lambda-apis the emulator serves the function named "_".
-    let _function = Running(
+    let mut function = Running(
         Command::new(env!("CARGO_BIN_EXE_superdecode"))
             .current_dir(ROOT)
             .env(
@@ -55,10 +55,17 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("SUPERDECODE_SCHEMAS", "schemas")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
     );
+    // The function's stdout is its CloudWatch log: read it on a thread until it closes.
+    let mut stdout = function.0.stdout.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+        text
+    });
     let invoke = "/2015-03-31/functions/_/invocations";
 
     let event = std::fs::read_to_string(format!("{ROOT}/samples/redshift-event.json")).unwrap();
@@ -104,4 +111,37 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
         response["error_msg"].as_str().unwrap().contains("VARCHAR"),
         "{response}"
     );
+
+    // One JSON log line and EMF metric records per batch.
+    drop(function);
+    let log = log.join().unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    let batch = emf
+        .iter()
+        .find(|l| l["Records"] == expected.len() && l.get("ErrorCode").is_none())
+        .unwrap_or_else(|| panic!("no EMF batch record in:\n{log}"));
+    assert_eq!(batch["RecordErrors"], 1);
+    assert_eq!(batch["BatchFailures"], 0);
+    assert_eq!(
+        batch["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "superdecode"
+    );
+    assert!(
+        emf.iter()
+            .any(|l| l["ErrorCode"] == "invalid_hex" && l["RecordErrors"] == 1)
+    );
+    assert!(
+        emf.iter().any(|l| l["BatchFailures"] == 1),
+        "the malformed batch counts as failed"
+    );
+    let info = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "batch" && l["fields"]["records"] == expected.len())
+        .unwrap_or_else(|| panic!("no batch log line in:\n{log}"));
+    assert_eq!(info["fields"]["request_id"], "5f0c3c7e-sample");
+    assert_eq!(info["fields"]["record_errors"], 1);
 }

@@ -1,0 +1,57 @@
+-- superdecode as a Redshift external function, in its three call shapes.
+-- Fill in: the Lambda function name (stack output FunctionName) and the IAM role that
+-- Redshift assumes to invoke it (stack output RedshiftRoleArn, or your own role with the
+-- statement in output RedshiftRolePolicy).
+--
+-- Arguments are VARCHAR(MAX): the hex text that to_hex() makes of the stream's VARBYTE.
+-- VARCHAR(MAX) holds 65,535 characters, so a record must be at most 32,767 bytes to be
+-- passed as hex. The result is JSON text (at most 65,535 bytes) for JSON_PARSE.
+--
+-- Volatility: IMMUTABLE, as the Redshift streaming-ingestion blog recommends. It tells
+-- Redshift that the same bytes always decode to the same JSON, so a materialized view over
+-- the function can be refreshed incrementally and rows already materialized are never
+-- sent to Lambda again. superdecode keeps that promise: a registry outage fails the batch
+-- (the refresh retries) instead of returning something different. If your Redshift
+-- version rejects IMMUTABLE for external functions (the current reference lists VOLATILE
+-- and STABLE), use STABLE.
+--
+-- Batch limits: Lambda's request and response are each at most 6 MB. Hex doubles the
+-- record size and JSON is usually 1-3x the binary size, so MAX_BATCH_SIZE 2 MB keeps
+-- responses well under 6 MB for typical records. If your records decode to much larger
+-- JSON, lower it; MAX_BATCH_ROWS 90 bounds a response under 6 MB whatever the records,
+-- since each result is at most 65,535 bytes.
+
+-- (hex): the payload carries its schema ID (Glue header, Confluent framing or Avro
+-- single-object encoding), detected automatically.
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode(VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+IMMUTABLE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_SIZE 2 MB;
+
+-- (stream, hex): raw payloads of a stream whose schema is assumed: by default the Glue
+-- schema named like the stream, latest version, in the function's default registry
+-- (per-stream overrides: SUPERDECODE_STREAMS).
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode(VARCHAR(MAX), VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+IMMUTABLE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_SIZE 2 MB;
+
+-- (registry, schema, hex): a drop-in replacement for the AWS sample
+-- f_glue_schema_registry_avro_to_json: raw payloads, latest version.
+CREATE OR REPLACE EXTERNAL FUNCTION f_glue_schema_registry_avro_to_json(VARCHAR(MAX), VARCHAR(MAX), VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+IMMUTABLE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_SIZE 2 MB;
+
+-- A quick check before any stream is involved. Register the example schema first
+-- (docs/deploy.md: aws glue create-schema ... --schema-name clickstream with
+-- schemas/default-registry/clickstream/2.avsc); this is a raw record of it from
+-- samples/redshift-event.json. For your own schema, craft a payload with
+-- `superdecode encode`.
+SELECT JSON_PARSE(f_superdecode('clickstream', '4830303030303030302d303030302d303030302d303030302d30303030356131653030303000babafffac06802d0410c732d303030303868747470733a2f2f73686f702e6578616d706c652e636f6d2f702f300006694f530c5361666172698c06980d0000')) AS decoded;
