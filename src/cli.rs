@@ -10,10 +10,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
+use crate::encode::Encoder;
 use crate::error::EnvError;
 use crate::frame::Framing;
 use crate::pipeline::{Call, Engine, RowResult};
 use crate::redshift;
+use crate::schema::{SchemaKey, VersionPin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +35,8 @@ enum Command {
     Decode(DecodeArgs),
     /// Print the Redshift response the Lambda function would return for EVENT.json.
     Invoke(InvokeArgs),
+    /// Encode JSON documents for a schema into framed hex payloads, one per line.
+    Encode(EncodeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +68,36 @@ struct InvokeArgs {
     event: PathBuf,
 }
 
+#[derive(Debug, clap::Args)]
+struct EncodeArgs {
+    #[command(flatten)]
+    settings: Settings,
+
+    /// The schema to encode with (in --registry).
+    #[arg(long)]
+    schema: String,
+
+    /// The schema version; latest by default.
+    #[arg(long)]
+    version: Option<u32>,
+
+    /// How to frame the payloads.
+    #[arg(long, value_enum, default_value = "raw")]
+    framing: Framing,
+
+    /// Compress the body with zlib (Glue framing only).
+    #[arg(long)]
+    zlib: bool,
+
+    /// The Protobuf message to encode (default: the first declared in the file).
+    #[arg(long)]
+    message: Option<String>,
+
+    /// JSON documents; read one per line from stdin when none are given.
+    #[arg(value_name = "JSON")]
+    json: Vec<String>,
+}
+
 /// How many stdin lines go into one batch: enough to batch registry lookups, small enough
 /// to stream.
 const STDIN_BATCH: usize = 1024;
@@ -74,6 +108,7 @@ pub async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode(args).await,
         Command::Invoke(args) => invoke(args).await,
+        Command::Encode(args) => encode(args).await,
     };
     match result {
         Ok(code) => code,
@@ -152,4 +187,46 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
+    let source = args.settings.source().await?;
+    let key = SchemaKey::Named {
+        registry: args.settings.registry.clone(),
+        schema: args.schema.clone(),
+        version: args.version.map_or(VersionPin::Latest, VersionPin::Number),
+    };
+    let definition = source.fetch(&key).await?.ok_or_else(|| {
+        EnvError::new(format!("{key} does not exist in the {}", source.describe()))
+    })?;
+    let encoder = Encoder::new(
+        &definition,
+        args.framing,
+        args.zlib,
+        args.message.clone(),
+        &args.settings.json_options(),
+    )
+    .map_err(EnvError::new)?;
+    let documents: Vec<String> = if args.json.is_empty() {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(|e| EnvError::new(format!("reading stdin: {e}")))?
+    } else {
+        args.json
+    };
+    let mut stdout = std::io::stdout().lock();
+    for (i, document) in documents
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.trim().is_empty())
+    {
+        let payload = encoder
+            .encode(document)
+            .map_err(|e| EnvError::new(format!("document {}: {e}", i + 1)))?;
+        writeln!(stdout, "{}", hex::encode(payload))
+            .map_err(|e| EnvError::new(format!("writing stdout: {e}")))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -155,3 +155,182 @@ mod tests {
         assert_eq!(out, "\"AP8Q\"\"00ff10\"");
     }
 }
+
+/// A parsed JSON document whose numbers keep their exact text, for reading input back
+/// (the `encode` command): `serde_json::Value` would round `12345678901234567890.10`
+/// through a float. Object members keep their order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExactJson {
+    Null,
+    Bool(bool),
+    Number(String),
+    String(String),
+    Array(Vec<ExactJson>),
+    Object(Vec<(String, ExactJson)>),
+}
+
+/// An object's members as raw JSON, in document order.
+struct RawMembers(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for RawMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = RawMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    members.push(entry);
+                }
+                Ok(RawMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl ExactJson {
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(text)?;
+        Self::from_raw(raw.get())
+    }
+
+    fn from_raw(text: &str) -> Result<Self, serde_json::Error> {
+        Ok(match text.as_bytes().first() {
+            Some(b'{') => ExactJson::Object(
+                serde_json::from_str::<RawMembers>(text)?
+                    .0
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, Self::from_raw(v.get())?)))
+                    .collect::<Result<_, serde_json::Error>>()?,
+            ),
+            Some(b'[') => ExactJson::Array(
+                serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(text)?
+                    .iter()
+                    .map(|v| Self::from_raw(v.get()))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(b'"') => ExactJson::String(serde_json::from_str(text)?),
+            Some(b't' | b'f') => ExactJson::Bool(serde_json::from_str(text)?),
+            Some(b'n') => ExactJson::Null,
+            _ => ExactJson::Number(text.to_owned()),
+        })
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, ExactJson::Null)
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            ExactJson::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ExactJson::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            ExactJson::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            ExactJson::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            ExactJson::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[ExactJson]> {
+        match self {
+            ExactJson::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, ExactJson)]> {
+        match self {
+            ExactJson::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&ExactJson> {
+        self.as_object()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+impl std::fmt::Display for ExactJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExactJson::Null => f.write_str("null"),
+            ExactJson::Bool(b) => write!(f, "{b}"),
+            ExactJson::Number(n) => f.write_str(n),
+            ExactJson::String(s) => f.write_str(&str_literal(s)),
+            ExactJson::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            ExactJson::Object(members) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{}:{value}", str_literal(key))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::ExactJson;
+
+    #[test]
+    fn numbers_keep_their_text_and_members_their_order() {
+        let doc = ExactJson::parse(r#"{"z": -1234567890123456789012345678901234.000001, "a": [1, 2.50, "x\u0041", null, true]}"#)
+            .unwrap();
+        assert_eq!(
+            doc.to_string(),
+            r#"{"z":-1234567890123456789012345678901234.000001,"a":[1,2.50,"xA",null,true]}"#
+        );
+        assert_eq!(
+            doc.get("a").unwrap().as_array().unwrap()[1],
+            ExactJson::Number("2.50".into())
+        );
+        assert!(ExactJson::parse("{").is_err());
+    }
+}

@@ -13,10 +13,12 @@
 //! | body → JSON text | [`decode`] |
 //! | the batch, end to end, without AWS | [`pipeline`] |
 //! | shells: Lambda runtime, command line | [`lambda`], [`cli`] |
+//! | test payloads: JSON → framed binary | [`encode`] |
 
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod frame;
 pub mod json_text;

@@ -110,6 +110,71 @@ pub fn push_timestamp(out: &mut String, value: i64, unit: Unit, utc: bool) {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date; Howard Hinnant's
+/// `days_from_civil`.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(text: &str) -> Option<u64> {
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+/// Parses `YYYY-MM-DD` to days since the epoch.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let (y, m, d) = (digits(y)?, digits(m)?, digits(d)?);
+    let (m, d) = (u32::try_from(m).ok()?, u32::try_from(d).ok()?);
+    if !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return None;
+    }
+    let days = days_from_civil(i64::try_from(y).ok()?, m, d);
+    // Rejects 2023-02-30 and the like: the date must format back to itself.
+    (civil_from_days(days) == (i64::try_from(y).ok()?, m, d)).then_some(days)
+}
+
+/// Parses `HH:MM:SS[.fraction]` to units since midnight.
+pub fn parse_time_of_day(text: &str, unit: Unit) -> Option<i64> {
+    let (clock, fraction) = match text.split_once('.') {
+        Some((clock, fraction)) => (clock, fraction),
+        None => (text, ""),
+    };
+    let mut parts = clock.splitn(3, ':');
+    let (h, m, s) = (
+        digits(parts.next()?)?,
+        digits(parts.next()?)?,
+        digits(parts.next()?)?,
+    );
+    if h > 23 || m > 59 || s > 59 || fraction.len() > unit.digits() {
+        return None;
+    }
+    let frac = if fraction.is_empty() {
+        0
+    } else {
+        digits(fraction)? * 10u64.pow((unit.digits() - fraction.len()) as u32)
+    };
+    i64::try_from(((h * 60 + m) * 60 + s) * unit.per_second() as u64 + frac).ok()
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` to units since the epoch.
+pub fn parse_timestamp(text: &str, unit: Unit) -> Option<i64> {
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let (date, time) = text.split_once('T')?;
+    let days = parse_date(date)?;
+    let of_day = parse_time_of_day(time, unit)?;
+    days.checked_mul(DAY_SECS * unit.per_second())?
+        .checked_add(of_day)
+}
+
 /// Seconds from 1970 of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range
 /// ProtoJSON allows for a Timestamp.
 const MIN_TIMESTAMP_SECS: i64 = -62_135_596_800;
@@ -225,6 +290,31 @@ mod tests {
         assert!(push_duration(&mut s, 3, 0));
         assert_eq!(s, "-1.500s0.000000001s3s");
         assert!(!push_duration(&mut s, 1, -1));
+    }
+
+    #[test]
+    fn parsing_inverts_formatting() {
+        // Input dates are years 0000-9999; formatting also covers negative years.
+        for days in [-719_528, -1, 0, 19_782, 2_932_896] {
+            assert_eq!(parse_date(&date(days)), Some(days));
+        }
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-13-01"), None);
+        for (value, unit) in [
+            (-1, Unit::Millis),
+            (1_700_000_000_123_456, Unit::Micros),
+            (5, Unit::Nanos),
+        ] {
+            let mut s = String::new();
+            push_timestamp(&mut s, value, unit, true);
+            assert_eq!(parse_timestamp(&s, unit), Some(value), "{s}");
+        }
+        assert_eq!(
+            parse_time_of_day("13:45:00.25", Unit::Millis),
+            Some(49_500_250)
+        );
+        assert_eq!(parse_time_of_day("24:00:00", Unit::Millis), None);
+        assert_eq!(parse_time_of_day("00:00:00.1234", Unit::Millis), None);
     }
 
     #[test]

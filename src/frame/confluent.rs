@@ -38,3 +38,11 @@ impl Unframe for Confluent {
         })
     }
 }
+
+/// Frames `body` (for Protobuf, message indexes included) with Confluent schema `id`.
+pub fn frame(id: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![MAGIC];
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}

@@ -50,6 +50,21 @@ impl Unframe for Glue {
     }
 }
 
+/// Frames `body` with a Glue header for schema version `version`, zlib-compressed when
+/// `zlib` (the `encode` command).
+pub fn frame(version: uuid::Uuid, body: &[u8], zlib: bool) -> Vec<u8> {
+    let mut out = vec![MAGIC, if zlib { ZLIB } else { NO_COMPRESSION }];
+    out.extend_from_slice(version.as_bytes());
+    if zlib {
+        let mut encoder = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+        // Writing to a Vec cannot fail.
+        let _ = std::io::Write::write_all(&mut encoder, body);
+        return encoder.finish().unwrap_or_default();
+    }
+    out.extend_from_slice(body);
+    out
+}
+
 /// Inflates a zlib stream, reading at most one byte past `cap` so that a decompression
 /// bomb costs no more than the cap.
 fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, RecordError> {

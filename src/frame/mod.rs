@@ -12,9 +12,9 @@
 //! `(hex)` calls and `--framing auto`: raw Avro often begins with `00` (a null union branch,
 //! a zero), so a stream configured as raw is never sniffed.
 
-mod confluent;
-mod glue;
-mod soe;
+pub mod confluent;
+pub mod glue;
+pub mod soe;
 
 use std::borrow::Cow;
 

@@ -38,3 +38,11 @@ impl Unframe for SingleObject {
         })
     }
 }
+
+/// Frames `body` with the single-object header for a schema `fingerprint`.
+pub fn frame(fingerprint: u64, body: &[u8]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&fingerprint.to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}

@@ -138,6 +138,7 @@ impl SchemaSource for GlueSource {
                 .ok_or_else(|| incomplete("schema definition"))?
                 .to_owned(),
             glue_id,
+            confluent_id: None,
         }))
     }
 

@@ -31,6 +31,7 @@ pub struct LocalSource {
     versions: HashMap<SchemaName, BTreeMap<u32, (DataFormat, String)>>,
     ids: HashMap<SchemaId, (SchemaName, u32)>,
     glue_ids: HashMap<(SchemaName, u32), uuid::Uuid>,
+    confluent_ids: HashMap<(SchemaName, u32), u32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -73,6 +74,7 @@ impl LocalSource {
             versions: HashMap::new(),
             ids: HashMap::new(),
             glue_ids: HashMap::new(),
+            confluent_ids: HashMap::new(),
         };
         for (registry, registry_dir) in subdirs(root)? {
             for (schema, schema_dir) in subdirs(&registry_dir)? {
@@ -163,6 +165,10 @@ impl LocalSource {
             if let Some(glue) = version_ids.glue {
                 self.glue_ids.insert((name.clone(), version), glue);
             }
+            if let Some(confluent) = version_ids.confluent {
+                self.confluent_ids
+                    .insert((name.clone(), version), confluent);
+            }
             let framed = [
                 version_ids.glue.map(SchemaId::Glue),
                 version_ids.confluent.map(SchemaId::Confluent),
@@ -194,6 +200,7 @@ impl LocalSource {
             format: *format,
             text: text.clone(),
             glue_id: self.glue_ids.get(&(name.clone(), *number)).copied(),
+            confluent_id: self.confluent_ids.get(&(name.clone(), *number)).copied(),
         })
     }
 }

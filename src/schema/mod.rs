@@ -62,6 +62,8 @@ pub struct SchemaDefinition {
     /// The Glue schema version ID, when the source knows it: a lookup of `latest` then
     /// also fills the cache entry for that ID.
     pub glue_id: Option<uuid::Uuid>,
+    /// The Confluent schema ID, when the source knows it (local `ids.json`).
+    pub confluent_id: Option<u32>,
 }
 
 /// A registry of schemas: the AWS Glue Schema Registry, or a local directory.

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod canonical;
+mod encode;
 mod reader;
 mod tree;
 
@@ -67,6 +68,13 @@ impl AvroDecoder {
             tree: tree::compile(&schema)?,
             options: options.clone(),
         })
+    }
+}
+
+impl AvroDecoder {
+    /// Encodes JSON in this decoder's mapping back to Avro binary (the `encode` command).
+    pub fn encode(&self, value: &crate::json_text::ExactJson) -> Result<Vec<u8>, String> {
+        encode::encode(&self.tree, &self.options, value)
     }
 }
 

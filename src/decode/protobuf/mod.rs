@@ -167,6 +167,88 @@ impl ProtobufDecoder {
     }
 }
 
+impl ProtobufDecoder {
+    /// Encodes ProtoJSON (what the decoder writes, or standard ProtoJSON) as `message`
+    /// (default: the first declared), with the message selector `wire` needs in front.
+    pub fn encode(
+        &self,
+        json: &str,
+        message: Option<&str>,
+        wire: WireFormat,
+    ) -> Result<Vec<u8>, String> {
+        let descriptor = match message {
+            Some(name) => self
+                .named(name)
+                .ok_or_else(|| format!("the schema has no message {name}"))?,
+            None => self.top_level[0].clone(),
+        };
+        let mut input = serde_json::Deserializer::from_str(json);
+        let dynamic = DynamicMessage::deserialize(descriptor.clone(), &mut input)
+            .map_err(|e| format!("not a valid {} in JSON: {e}", descriptor.full_name()))?;
+        let mut out = Vec::new();
+        match wire {
+            WireFormat::Glue => {
+                let index = self
+                    .sorted
+                    .iter()
+                    .position(|m| m == &descriptor)
+                    .ok_or("internal: message missing from the index")?;
+                write_varint(&mut out, index as u64);
+            }
+            WireFormat::Confluent => {
+                let path = self.confluent_path_of(&descriptor);
+                if path == [0] {
+                    out.push(0);
+                } else {
+                    write_varint(&mut out, zigzag_encode(path.len() as i64));
+                    for index in path {
+                        write_varint(&mut out, zigzag_encode(index as i64));
+                    }
+                }
+            }
+            WireFormat::Raw | WireFormat::SingleObject => {}
+        }
+        out.extend_from_slice(&prost::Message::encode_to_vec(&dynamic));
+        Ok(out)
+    }
+
+    /// The Confluent index path of a message: its position among the top-level messages,
+    /// then among each parent's nested messages.
+    fn confluent_path_of(&self, message: &MessageDescriptor) -> Vec<usize> {
+        let mut path = Vec::new();
+        let mut current = message.clone();
+        while let Some(parent) = current.parent_message() {
+            path.push(
+                parent
+                    .child_messages()
+                    .position(|m| m == current)
+                    .unwrap_or(0),
+            );
+            current = parent;
+        }
+        path.push(
+            self.top_level
+                .iter()
+                .position(|m| *m == current)
+                .unwrap_or(0),
+        );
+        path.reverse();
+        path
+    }
+}
+
+fn write_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn zigzag_encode(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
 impl RecordDecoder for ProtobufDecoder {
     fn decode(
         &self,
