@@ -383,12 +383,10 @@ async fn concurrent_misses_for_one_key_make_one_call_and_not_found_is_remembered
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
-    let moto = Moto::start();
-    let v1 = moto.create_events_schema().await;
-    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
-        .args(["decode", "--registry", "reg", "--stream", "events", BODY_V1])
+/// Runs the binary with only the standard AWS configuration pointing it at moto.
+fn superdecode_on_glue(moto: &Moto, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(args)
         .env_remove("SUPERDECODE_SCHEMAS")
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env("AWS_ENDPOINT_URL_GLUE", moto.endpoint())
@@ -399,7 +397,17 @@ async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let output = superdecode_on_glue(
+        &moto,
+        &["decode", "--registry", "reg", "--stream", "events", BODY_V1],
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -410,22 +418,34 @@ async fn the_cli_uses_glue_through_the_standard_aws_configuration() {
         format!("{ID5}\n")
     );
 
-    let framed = glue_frame(&v1, BODY_V1);
-    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
-        .args(["decode", &framed])
-        .env_remove("SUPERDECODE_SCHEMAS")
-        .env("AWS_ENDPOINT_URL_GLUE", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
+    let output = superdecode_on_glue(&moto, &["decode", &glue_frame(&v1, BODY_V1)]);
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         format!("{ID5}\n")
+    );
+
+    // encode takes the version UUID for a Glue frame from the registry itself.
+    let output = superdecode_on_glue(
+        &moto,
+        &[
+            "encode",
+            "--registry",
+            "reg",
+            "--schema",
+            "events",
+            "--framing",
+            "glue",
+            ID5,
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        glue_frame(&v1, BODY_V1)
     );
 }
 
@@ -443,7 +463,10 @@ fn fixture_with_version(name: &str, version_id: &str) -> (String, Value) {
 async fn protobuf_and_json_schemas_from_glue_decode_framed_records() {
     let moto = Moto::start();
     let root = env!("CARGO_MANIFEST_DIR");
-    let proto = std::fs::read_to_string(format!("{root}/tests/fixtures/proto/shop.proto")).unwrap();
+    let proto = std::fs::read_to_string(format!(
+        "{root}/tests/fixtures/schemas/fixtures/shop/1.proto"
+    ))
+    .unwrap();
     let json_schema = std::fs::read_to_string(format!(
         "{root}/tests/fixtures/schemas/fixtures/signups/1.json"
     ))
