@@ -74,23 +74,23 @@ struct EncodeArgs {
     settings: Settings,
 
     /// The schema to encode with (in --registry).
-    #[arg(long)]
+    #[arg(long, env = "SUPERDECODE_SCHEMA")]
     schema: String,
 
     /// The schema version; latest by default.
-    #[arg(long)]
+    #[arg(long, env = "SUPERDECODE_VERSION")]
     version: Option<u32>,
 
     /// How to frame the payloads.
-    #[arg(long, value_enum, default_value = "raw")]
+    #[arg(long, env = "SUPERDECODE_FRAMING", value_enum, default_value = "raw")]
     framing: Framing,
 
     /// Compress the body with zlib (Glue framing only).
-    #[arg(long)]
+    #[arg(long, env = "SUPERDECODE_ZLIB")]
     zlib: bool,
 
     /// The Protobuf message to encode (default: the first declared in the file).
-    #[arg(long)]
+    #[arg(long, env = "SUPERDECODE_MESSAGE")]
     message: Option<String>,
 
     /// JSON documents; read one per line from stdin when none are given.
