@@ -9,13 +9,13 @@
 //! then decode every row with its compiled decoder. Lambda, `invoke` and `decode` all call
 //! it; it touches no AWS API directly, so tests call it as a plain async function.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::DecodeContext;
 use crate::error::{EnvError, ErrorCode, RecordError};
-use crate::frame::{self, Frame, FrameLimits, Framing, WireFormat};
+use crate::frame::{self, Frame, FrameLimits, Framing, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 
 /// One row of a batch, by call shape.
@@ -113,16 +113,116 @@ pub struct Engine {
     unknown_fields: std::sync::atomic::AtomicU64,
 }
 
+/// A schema need shared by rows of a batch: one per distinct stream, (registry, schema)
+/// pair or frame schema ID, so that rows carry an index instead of owned names.
+struct Need {
+    key: SchemaKey,
+    /// The configured Protobuf message, for raw payloads.
+    message: Option<String>,
+}
+
 /// A row after the first pass.
 enum Prepared<'a> {
     Null,
     Failed(RecordError),
-    Ready {
-        key: SchemaKey,
-        frame: Frame<'a>,
-        /// The configured Protobuf message, for raw payloads.
-        message: Option<String>,
-    },
+    Ready { need: usize, frame: Frame<'a> },
+}
+
+/// Where a call's binding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Origin<'c> {
+    Stream(&'c str),
+    Named { registry: &'c str, schema: &'c str },
+}
+
+/// The bindings and needs of one batch, each made once however many rows share it.
+#[derive(Default)]
+struct Plan<'c> {
+    /// A binding, and the need of its raw payloads once one appears.
+    bindings: HashMap<Origin<'c>, (Binding, Option<usize>)>,
+    ids: HashMap<SchemaId, usize>,
+    needs: Vec<Need>,
+}
+
+impl<'c> Plan<'c> {
+    fn binding(&mut self, streams: &Streams, origin: Origin<'c>) -> &Binding {
+        &self
+            .bindings
+            .entry(origin)
+            .or_insert_with(|| {
+                let binding = match origin {
+                    Origin::Stream(stream) => streams.binding(stream),
+                    Origin::Named { registry, schema } => Binding {
+                        registry: registry.to_owned(),
+                        schema: schema.to_owned(),
+                        version: VersionPin::Latest,
+                        framing: Framing::Raw,
+                        message: None,
+                    },
+                };
+                (binding, None)
+            })
+            .0
+    }
+
+    fn push(&mut self, need: Need) -> usize {
+        self.needs.push(need);
+        self.needs.len() - 1
+    }
+
+    /// The need of a raw payload of `origin` (whose binding exists).
+    fn raw_need(&mut self, origin: Origin<'c>) -> usize {
+        if let Some((_, Some(need))) = self.bindings.get(&origin) {
+            return *need;
+        }
+        let binding = self.bindings[&origin].0.clone();
+        let need = self.push(Need {
+            key: SchemaKey::Named {
+                registry: binding.registry,
+                schema: binding.schema,
+                version: binding.version,
+            },
+            message: binding.message,
+        });
+        if let Some(entry) = self.bindings.get_mut(&origin) {
+            entry.1 = Some(need);
+        }
+        need
+    }
+
+    fn id_need(&mut self, id: SchemaId) -> usize {
+        if let Some(need) = self.ids.get(&id) {
+            return *need;
+        }
+        let need = self.push(Need {
+            key: SchemaKey::Id(id),
+            message: None,
+        });
+        self.ids.insert(id, need);
+        need
+    }
+}
+
+/// The binding origin a call shape implies, or a record error for a NULL name argument.
+fn origin(call: &Call) -> Result<Option<Origin<'_>>, RecordError> {
+    let missing = |what: &str| {
+        RecordError::new(
+            ErrorCode::InvalidArgument,
+            format!("the {what} argument is NULL but the payload is not"),
+        )
+    };
+    match call {
+        Call::Framed { .. } | Call::Null => Ok(None),
+        Call::Stream { stream, .. } => Ok(Some(Origin::Stream(
+            stream.as_deref().ok_or_else(|| missing("stream"))?,
+        ))),
+        Call::Named {
+            registry, schema, ..
+        } => Ok(Some(Origin::Named {
+            registry: registry.as_deref().ok_or_else(|| missing("registry"))?,
+            schema: schema.as_deref().ok_or_else(|| missing("schema"))?,
+        })),
+    }
 }
 
 impl Engine {
@@ -145,32 +245,6 @@ impl Engine {
         self.limits
     }
 
-    /// The binding a call shape implies, or a record error for a NULL name argument.
-    fn binding(&self, call: &Call) -> Result<Option<Binding>, RecordError> {
-        let missing = |what: &str| {
-            RecordError::new(
-                ErrorCode::InvalidArgument,
-                format!("the {what} argument is NULL but the payload is not"),
-            )
-        };
-        match call {
-            Call::Framed { .. } | Call::Null => Ok(None),
-            Call::Stream { stream, .. } => {
-                let stream = stream.as_deref().ok_or_else(|| missing("stream"))?;
-                Ok(Some(self.streams.binding(stream)))
-            }
-            Call::Named {
-                registry, schema, ..
-            } => Ok(Some(Binding {
-                registry: registry.clone().ok_or_else(|| missing("registry"))?,
-                schema: schema.clone().ok_or_else(|| missing("schema"))?,
-                version: VersionPin::Latest,
-                framing: Framing::Raw,
-                message: None,
-            })),
-        }
-    }
-
     pub fn schemas(&self) -> &SchemaCache {
         &self.schemas
     }
@@ -188,44 +262,44 @@ impl Engine {
             .iter()
             .map(|call| payload_hex(call).map(frame::decode_hex))
             .collect();
+        let mut plan = Plan::default();
         let prepared: Vec<Prepared> = calls
             .iter()
             .zip(&payloads)
             .map(|(call, payload)| match payload {
                 None => Prepared::Null,
                 Some(Err(e)) => Prepared::Failed(e.clone()),
-                Some(Ok(bytes)) => match self.prepare(call, framing, bytes) {
-                    Ok((key, frame, message)) => Prepared::Ready {
-                        key,
-                        frame,
-                        message,
-                    },
+                Some(Ok(bytes)) => match self.prepare(&mut plan, call, framing, bytes) {
+                    Ok((need, frame)) => Prepared::Ready { need, frame },
                     Err(e) => Prepared::Failed(e),
                 },
             })
             .collect();
-        let schemas = before_deadline(deadline, self.resolve_all(&prepared)).await??;
+        let needs = plan.needs;
+        let lookups = before_deadline(deadline, self.resolve_all(&needs)).await??;
         let mut results: Vec<RowResult> = prepared
             .iter()
             .map(|row| match row {
                 Prepared::Null => None,
                 Prepared::Failed(e) => Some(Err(e.clone())),
-                Prepared::Ready {
-                    key,
-                    frame,
-                    message,
-                } => Some(match &schemas[key] {
-                    Lookup::Found(schema) => self.decode_one(schema, frame, message.as_deref()),
+                Prepared::Ready { need, frame } => Some(match &lookups[*need] {
+                    Lookup::Found(schema) => {
+                        self.decode_one(schema, frame, needs[*need].message.as_deref())
+                    }
                     Lookup::NotFound => Err(RecordError::new(
                         ErrorCode::SchemaNotFound,
-                        format!("{key} is not in the {}", self.schemas.source_description()),
+                        format!(
+                            "{} is not in the {}",
+                            needs[*need].key,
+                            self.schemas.source_description()
+                        ),
                     )),
                 }),
             })
             .collect();
         before_deadline(
             deadline,
-            self.retry_with_new_latest(&prepared, &schemas, &mut results),
+            self.retry_with_new_latest(&prepared, &needs, &lookups, &mut results),
         )
         .await??;
         Ok(results)
@@ -237,26 +311,25 @@ impl Engine {
     async fn retry_with_new_latest(
         &self,
         rows: &[Prepared<'_>],
-        schemas: &HashMap<SchemaKey, Lookup>,
+        needs: &[Need],
+        lookups: &[Lookup],
         results: &mut [RowResult],
     ) -> Result<(), EnvError> {
         fn failed(result: &RowResult) -> bool {
             matches!(result, Some(Err(e)) if e.code != ErrorCode::ResultTooLarge)
         }
-        let mut stale: BTreeSet<&SchemaKey> = BTreeSet::new();
-        for (i, row) in rows.iter().enumerate() {
-            if let Prepared::Ready { key, frame, .. } = row
+        let mut stale: BTreeMap<&SchemaKey, &Arc<CompiledSchema>> = BTreeMap::new();
+        for (row, result) in rows.iter().zip(results.iter()) {
+            if let Prepared::Ready { need, frame } = row
                 && frame.wire == WireFormat::Raw
-                && failed(&results[i])
+                && failed(result)
+                && let Lookup::Found(current) = &lookups[*need]
             {
-                stale.insert(key);
+                stale.insert(&needs[*need].key, current);
             }
         }
-        let refetches = stale.iter().filter_map(|key| match &schemas[*key] {
-            Lookup::Found(current) => {
-                Some(async move { (*key, self.schemas.refetch_latest(key, current).await) })
-            }
-            Lookup::NotFound => None,
+        let refetches = stale.into_iter().map(|(key, current)| async move {
+            (key, self.schemas.refetch_latest(key, current).await)
         });
         let fresh: HashMap<&SchemaKey, Arc<CompiledSchema>> = futures::future::join_all(refetches)
             .await
@@ -267,45 +340,39 @@ impl Engine {
                 Err(e) => Some(Err(EnvError::new(format!("refreshing {key}: {e}")))),
             })
             .collect::<Result<_, _>>()?;
-        for (i, row) in rows.iter().enumerate() {
-            if let Prepared::Ready {
-                key,
-                frame,
-                message,
-            } = row
-                && let Some(schema) = fresh.get(key)
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        for (row, result) in rows.iter().zip(results.iter_mut()) {
+            if let Prepared::Ready { need, frame } = row
                 && frame.wire == WireFormat::Raw
-                && failed(&results[i])
+                && failed(result)
+                && let Some(schema) = fresh.get(&needs[*need].key)
             {
-                results[i] = Some(self.decode_one(schema, frame, message.as_deref()));
+                *result = Some(self.decode_one(schema, frame, needs[*need].message.as_deref()));
             }
         }
         Ok(())
     }
 
-    /// Unframes one payload and works out the schema it needs.
-    fn prepare<'a>(
+    /// Unframes one payload and works out which need of the batch it belongs to.
+    fn prepare<'a, 'c>(
         &self,
-        call: &Call,
+        plan: &mut Plan<'c>,
+        call: &'c Call,
         framing: Option<Framing>,
         bytes: &'a [u8],
-    ) -> Result<(SchemaKey, Frame<'a>, Option<String>), RecordError> {
-        let binding = self.binding(call)?;
-        let framing = framing.unwrap_or(binding.as_ref().map_or(Framing::Auto, |b| b.framing));
+    ) -> Result<(usize, Frame<'a>), RecordError> {
+        let origin = origin(call)?;
+        let configured = origin.map(|o| plan.binding(&self.streams, o).framing);
+        let framing = framing.unwrap_or(configured.unwrap_or(Framing::Auto));
         let limits = FrameLimits {
             max_inflated_bytes: self.limits.max_inflated_bytes,
         };
         let frame = frame::unframe(bytes, framing, &limits)?;
-        let (key, message) = match (frame.schema_id, binding) {
-            (Some(id), _) => (SchemaKey::Id(id), None),
-            (None, Some(b)) => (
-                SchemaKey::Named {
-                    registry: b.registry,
-                    schema: b.schema,
-                    version: b.version,
-                },
-                b.message,
-            ),
+        let need = match (frame.schema_id, origin) {
+            (Some(id), _) => plan.id_need(id),
+            (None, Some(origin)) => plan.raw_need(origin),
             (None, None) => {
                 return Err(RecordError::new(
                     ErrorCode::UnknownHeader,
@@ -313,26 +380,14 @@ impl Engine {
                 ));
             }
         };
-        Ok((key, frame, message))
+        Ok((need, frame))
     }
 
-    /// Looks up every distinct schema the batch needs, concurrently. A named schema that
-    /// does not exist is a configuration problem and fails the batch; an unknown ID from a
-    /// record header is that record's problem.
-    async fn resolve_all(
-        &self,
-        rows: &[Prepared<'_>],
-    ) -> Result<HashMap<SchemaKey, Lookup>, EnvError> {
-        let mut keys: BTreeSet<&SchemaKey> = BTreeSet::new();
-        let mut messages: BTreeSet<(&SchemaKey, &str)> = BTreeSet::new();
-        for row in rows {
-            if let Prepared::Ready { key, message, .. } = row {
-                keys.insert(key);
-                if let Some(message) = message {
-                    messages.insert((key, message));
-                }
-            }
-        }
+    /// Looks up every distinct schema the batch needs, concurrently, and returns the
+    /// answer for each need. A named schema that does not exist is a configuration problem
+    /// and fails the batch; an unknown ID from a record header is that record's problem.
+    async fn resolve_all(&self, needs: &[Need]) -> Result<Vec<Lookup>, EnvError> {
+        let keys: BTreeSet<&SchemaKey> = needs.iter().map(|n| &n.key).collect();
         let lookups =
             futures::future::join_all(keys.iter().map(|key| self.schemas.lookup(key))).await;
         let mut resolved = HashMap::with_capacity(keys.len());
@@ -344,20 +399,25 @@ impl Engine {
                     self.schemas.source_description()
                 )));
             }
-            resolved.insert(key.clone(), lookup);
+            resolved.insert(key, lookup);
         }
-        // A stream configured with a message its schema lacks is a configuration error.
-        for (key, message) in messages {
-            if let Some(Lookup::Found(schema)) = resolved.get(key)
-                && !schema.decoder.knows_message(message)
-            {
-                return Err(EnvError::new(format!(
-                    "{key} (version {}) defines no message '{message}', which the stream configuration names",
-                    schema.version
-                )));
-            }
-        }
-        Ok(resolved)
+        needs
+            .iter()
+            .map(|need| {
+                let lookup = resolved[&need.key].clone();
+                // A stream configured with a message its schema lacks is a configuration
+                // error.
+                if let (Lookup::Found(schema), Some(message)) = (&lookup, &need.message)
+                    && !schema.decoder.knows_message(message)
+                {
+                    return Err(EnvError::new(format!(
+                        "{} (version {}) defines no message '{message}', which the stream configuration names",
+                        need.key, schema.version
+                    )));
+                }
+                Ok(lookup)
+            })
+            .collect()
     }
 
     fn decode_one(
