@@ -205,30 +205,24 @@ impl<'a> Writer<'a> {
         let name = descriptor.full_name().strip_prefix("google.protobuf.")?;
         let field = |number: u32| message.get_field_by_number(number);
         Some(match name {
-            "Timestamp" => {
+            // Both are (seconds, nanos) written as one quoted string.
+            "Timestamp" | "Duration" => {
                 let seconds = field(1).and_then(|v| v.as_i64()).unwrap_or(0);
                 let nanos = field(2).and_then(|v| v.as_i32()).unwrap_or(0);
+                let push = if name == "Timestamp" {
+                    time::push_rfc3339
+                } else {
+                    time::push_duration
+                };
                 self.out.push('"');
-                let ok = time::push_rfc3339(self.out, seconds, nanos);
+                let ok = push(self.out, seconds, nanos);
                 self.out.push('"');
                 if ok {
                     Ok(())
                 } else {
                     Err(invalid(format!(
-                        "Timestamp {seconds}s {nanos}ns is out of range"
+                        "{name} {seconds}s {nanos}ns is out of range"
                     )))
-                }
-            }
-            "Duration" => {
-                let seconds = field(1).and_then(|v| v.as_i64()).unwrap_or(0);
-                let nanos = field(2).and_then(|v| v.as_i32()).unwrap_or(0);
-                self.out.push('"');
-                let ok = time::push_duration(self.out, seconds, nanos);
-                self.out.push('"');
-                if ok {
-                    Ok(())
-                } else {
-                    Err(invalid(format!("Duration {seconds}s {nanos}ns is invalid")))
                 }
             }
             "DoubleValue" | "FloatValue" | "Int64Value" | "UInt64Value" | "Int32Value"
