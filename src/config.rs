@@ -56,6 +56,12 @@ pub struct Settings {
     #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_inflated_bytes: usize,
 
+    /// Deepest nesting a record may reach, counted across every recursive path (records,
+    /// arrays, maps, Protobuf messages, groups, `Any`, `Struct`); deeper is a
+    /// `nesting_too_deep` record error.
+    #[arg(long, env = "SUPERDECODE_MAX_DEPTH", default_value_t = crate::decode::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+
     /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
     /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "raw",
     /// "message": "shop.Click"}}.
@@ -203,6 +209,7 @@ impl Settings {
             Limits {
                 max_result_bytes: self.max_result_bytes,
                 max_inflated_bytes: self.max_inflated_bytes,
+                max_depth: self.max_depth,
             },
         ))
     }

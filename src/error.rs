@@ -41,11 +41,15 @@ pub enum ErrorCode {
     ResultTooLarge,
     /// A stream, registry or schema argument is NULL while the payload is not.
     InvalidArgument,
+    /// The record nests deeper than the configured maximum depth.
+    NestingTooDeep,
+    /// The row's result did not fit in the response under Lambda's response-size limit.
+    ResponseTooLarge,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidHex,
         ErrorCode::UnknownHeader,
         ErrorCode::ShortHeader,
@@ -60,6 +64,8 @@ impl ErrorCode {
         ErrorCode::InvalidJson,
         ErrorCode::ResultTooLarge,
         ErrorCode::InvalidArgument,
+        ErrorCode::NestingTooDeep,
+        ErrorCode::ResponseTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,8 @@ impl ErrorCode {
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::ResultTooLarge => "result_too_large",
             ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::NestingTooDeep => "nesting_too_deep",
+            ErrorCode::ResponseTooLarge => "response_too_large",
         }
     }
 }

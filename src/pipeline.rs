@@ -100,6 +100,7 @@ impl Streams {
 pub struct Limits {
     pub max_result_bytes: usize,
     pub max_inflated_bytes: usize,
+    pub max_depth: usize,
 }
 
 /// The result for one row: `None` is SQL NULL (a NULL payload).
@@ -429,6 +430,7 @@ impl Engine {
         let ctx = DecodeContext {
             wire: frame.wire,
             max_result_bytes: self.limits.max_result_bytes,
+            max_depth: self.limits.max_depth,
             message,
             unknown_fields: &self.unknown_fields,
         };

@@ -153,6 +153,7 @@ impl Moto {
             Limits {
                 max_result_bytes: 65_535,
                 max_inflated_bytes: 1 << 20,
+                max_depth: superdecode::decode::DEFAULT_MAX_DEPTH,
             },
         )
     }

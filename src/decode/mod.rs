@@ -123,11 +123,19 @@ pub struct DecodeContext<'a> {
     pub wire: WireFormat,
     /// Results longer than this are a `result_too_large` record error.
     pub max_result_bytes: usize,
+    /// Deepest nesting a record may reach, counted across every recursive path (Avro
+    /// records, arrays and maps; Protobuf messages, groups, `Any` inside `Any`,
+    /// `Struct`/`Value`/`ListValue`). Deeper is a `nesting_too_deep` record error.
+    pub max_depth: usize,
     /// The Protobuf message a raw stream is configured with.
     pub message: Option<&'a str>,
     /// Where decoders count the unknown fields they drop.
     pub unknown_fields: &'a AtomicU64,
 }
+
+/// Default for [`DecodeContext::max_depth`]: deep enough for any real schema, shallow
+/// enough that a hostile record cannot exhaust the stack or memory.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 /// Unknown-field counts nobody reads (`DecodeContext::default`).
 static UNCOUNTED: AtomicU64 = AtomicU64::new(0);
@@ -137,6 +145,7 @@ impl Default for DecodeContext<'_> {
         DecodeContext {
             wire: WireFormat::Raw,
             max_result_bytes: crate::config::DEFAULT_MAX_RESULT_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
             message: None,
             unknown_fields: &UNCOUNTED,
         }

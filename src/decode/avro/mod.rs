@@ -49,10 +49,6 @@ use crate::json_text::{self, push_int};
 use reader::{ReadError, Reader};
 use tree::{MAX_DECIMAL_BYTES, Node, NodeId, Tree};
 
-/// Deepest nesting we follow. Recursive schemas could otherwise be driven to overflow the
-/// stack by a hostile record; real data rarely nests past a dozen levels.
-pub const MAX_DEPTH: usize = 128;
-
 /// Decodes Avro binary records of one writer schema.
 pub struct AvroDecoder {
     tree: Tree,
@@ -91,6 +87,7 @@ impl RecordDecoder for AvroDecoder {
             reader: Reader::new(body),
             out,
             max_len: ctx.max_result_bytes,
+            max_depth: ctx.max_depth,
             depth: 0,
         };
         walk.value(self.tree.root)
@@ -174,6 +171,7 @@ struct Walk<'a, 'b> {
     reader: Reader<'b>,
     out: &'a mut String,
     max_len: usize,
+    max_depth: usize,
     depth: usize,
 }
 
@@ -390,12 +388,13 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
-    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_DEPTH`].
+    /// Runs `f` one nesting level deeper, refusing to go past the maximum depth, so that
+    /// a recursive schema cannot be driven to overflow the stack by a hostile record.
     fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<(), Failure>) -> Result<(), Failure> {
-        if self.depth >= MAX_DEPTH {
+        if self.depth >= self.max_depth {
             return Err(fail(
-                ErrorCode::DecodeFailed,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
+                ErrorCode::NestingTooDeep,
+                format!("nesting deeper than {} levels", self.max_depth),
             ));
         }
         self.depth += 1;

@@ -29,14 +29,15 @@ fn recursive_schema_decodes_and_depth_is_bounded() {
         decode(LIST, &[0x02, 0x02, 0x04, 0x00]).unwrap(),
         r#"{"v":1,"next":{"v":2,"next":null}}"#
     );
-    // 10,000 links in 20,000 bytes: deeper than MAX_DEPTH, refused instead of overflowing.
+    // 10,000 links in 20,000 bytes: deeper than the default depth, refused instead of
+    // overflowing.
     let mut body = Vec::new();
     for _ in 0..10_000 {
         body.extend_from_slice(&[0x02, 0x02]);
     }
     body.extend_from_slice(&[0x02, 0x00]);
     let err = decode(LIST, &body).unwrap_err();
-    assert_eq!(err.code, ErrorCode::DecodeFailed);
+    assert_eq!(err.code, ErrorCode::NestingTooDeep);
     assert!(err.message.contains("nesting deeper"), "{}", err.message);
 }
 
