@@ -178,7 +178,7 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
     let event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| EnvError::new(format!("{} is not JSON: {e}", path.display())))?;
     let engine = args.settings.engine().await?;
-    let outcome = redshift::handle(&engine, args.settings.on_error, &event, None).await;
+    let outcome = redshift::handle(&engine, args.settings.response_policy(), &event, None).await;
     let pretty = serde_json::to_string_pretty(&outcome.response)
         .map_err(|e| EnvError::new(format!("cannot print the response: {e}")))?;
     println!("{pretty}");

@@ -14,6 +14,7 @@ use crate::decode::{
 use crate::error::EnvError;
 use crate::json_text::{BytesEncoding, NonFinite};
 use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
+use crate::redshift::ResponsePolicy;
 use crate::schema::glue::GlueSource;
 use crate::schema::local::LocalSource;
 use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
@@ -51,6 +52,11 @@ pub struct Settings {
     /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
     #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
     pub max_result_bytes: usize,
+
+    /// Largest response in bytes (Lambda's limit is 6,291,456). Rows whose results would
+    /// pass it become `response_too_large` error objects, small enough to always fit.
+    #[arg(long, env = "SUPERDECODE_MAX_RESPONSE_BYTES", default_value_t = crate::redshift::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
 
     /// Largest size a zlib-compressed Glue payload may inflate to.
     #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
@@ -146,6 +152,14 @@ impl Settings {
         <Flags as clap::Parser>::try_parse_from(args)
             .map(|parsed| parsed.settings)
             .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+    }
+
+    /// How batch results become a Redshift response.
+    pub fn response_policy(&self) -> ResponsePolicy {
+        ResponsePolicy {
+            on_error: self.on_error,
+            max_response_bytes: self.max_response_bytes,
+        }
     }
 
     pub fn json_options(&self) -> JsonOptions {

@@ -47,7 +47,8 @@ async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>)
     let before = engine.schemas().stats();
     let unknown_before = engine.unknown_fields();
     let deadline = deadline(event.context.deadline);
-    let outcome = redshift::handle(engine, settings.on_error, &event.payload, deadline).await;
+    let outcome =
+        redshift::handle(engine, settings.response_policy(), &event.payload, deadline).await;
     let cache = engine.schemas().stats() - before;
     let unknown_fields = engine.unknown_fields() - unknown_before;
     tracing::info!(

@@ -4,18 +4,19 @@
 //! call ─► hex ─► frame (wire format, schema ID, body) ─► schema (cache/registry) ─► decoder ─► JSON
 //! ```
 //!
-//! [`Engine::decode_rows`] runs a whole batch in three passes so that registry work is
-//! batched: unframe every row, resolve the distinct schemas the batch needs (concurrently),
-//! then decode every row with its compiled decoder. Lambda, `invoke` and `decode` all call
-//! it; it touches no AWS API directly, so tests call it as a plain async function.
+//! [`Engine::decode_each`] runs a whole batch in two passes so that registry work is
+//! batched and memory stays flat: read every row's header to find the distinct schemas the
+//! batch needs, resolve them (concurrently, within the registry's concurrency bound), then
+//! decode row by row, handing each result on at once. Lambda, `invoke` and `decode` all
+//! call it; it touches no AWS API directly, so tests call it as a plain async function.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::DecodeContext;
 use crate::error::{EnvError, ErrorCode, RecordError};
-use crate::frame::{self, Frame, FrameLimits, Framing, SchemaId, WireFormat};
+use crate::frame::{self, FrameLimits, Framing, Header, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 
 /// One row of a batch, by call shape.
@@ -82,6 +83,14 @@ impl Streams {
         }
     }
 
+    /// The framing of `stream`'s payloads.
+    pub fn framing(&self, stream: &str) -> Framing {
+        self.overrides
+            .get(stream)
+            .and_then(|o| o.framing)
+            .unwrap_or(Framing::Raw)
+    }
+
     pub fn binding(&self, stream: &str) -> Binding {
         let over = self.overrides.get(stream).cloned().unwrap_or_default();
         Binding {
@@ -90,7 +99,7 @@ impl Streams {
                 .unwrap_or_else(|| self.default_registry.clone()),
             schema: over.schema.unwrap_or_else(|| stream.to_owned()),
             version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
-            framing: over.framing.unwrap_or(Framing::Raw),
+            framing: self.framing(stream),
             message: over.message,
         }
     }
@@ -122,11 +131,20 @@ struct Need {
     message: Option<String>,
 }
 
-/// A row after the first pass.
-enum Prepared<'a> {
-    Null,
-    Failed(RecordError),
-    Ready { need: usize, frame: Frame<'a> },
+/// Longest header any wire format has: the first pass decodes only this much of each
+/// row's hex, so that it keeps nothing per row but the index of its need.
+const MAX_HEADER_BYTES: usize = 18;
+
+/// A row's result as it is handed on: borrowed from the engine's buffer, valid only
+/// during the callback. `None` is SQL NULL (a NULL payload).
+pub type RowView<'a> = Option<Result<&'a str, RecordError>>;
+
+/// The buffers of the second pass, one for the hex-decoded payload and one for the JSON
+/// text, reused from row to row so that the loop does not allocate per row.
+#[derive(Default)]
+struct Scratch {
+    payload: Vec<u8>,
+    out: String,
 }
 
 /// Where a call's binding comes from.
@@ -250,138 +268,175 @@ impl Engine {
         &self.schemas
     }
 
-    /// Decodes a batch of calls. `framing`, when given, replaces the framing that each call
-    /// shape implies (the CLI's `--framing`). Registry work must finish by `deadline`.
-    /// `Err` is an environment error: the batch must fail.
+    /// Decodes a batch of calls and collects the results (the CLI and tests; Redshift
+    /// batches go through [`Engine::decode_each`]).
     pub async fn decode_rows(
         &self,
         calls: &[Call],
         framing: Option<Framing>,
         deadline: Option<Instant>,
     ) -> Result<Vec<RowResult>, EnvError> {
-        let payloads: Vec<Option<Result<Vec<u8>, RecordError>>> = calls
-            .iter()
-            .map(|call| payload_hex(call).map(frame::decode_hex))
-            .collect();
+        let mut rows = Vec::with_capacity(calls.len());
+        self.decode_each(calls, framing, deadline, |row| {
+            rows.push(row.map(|r| r.map(str::to_owned)));
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Decodes a batch of calls and hands each row's result to `emit`, in order, as soon as
+    /// it is decoded. `framing`, when given, replaces the framing that each call shape
+    /// implies (the CLI's `--framing`). Work must finish by `deadline`. `Err` is an
+    /// environment error (or one that `emit` returned): the batch must fail.
+    ///
+    /// Memory stays flat however large the batch: the first pass keeps one need index per
+    /// row, and the second decodes each row's hex, inflates its body and writes its JSON in
+    /// buffers reused from row to row, so at most one inflated body is alive at a time.
+    pub async fn decode_each(
+        &self,
+        calls: &[Call],
+        framing: Option<Framing>,
+        deadline: Option<Instant>,
+        mut emit: impl FnMut(RowView<'_>) -> Result<(), EnvError>,
+    ) -> Result<(), EnvError> {
+        // Pass 1: which schema each row needs, from its arguments and header alone.
         let mut plan = Plan::default();
-        let prepared: Vec<Prepared> = calls
+        let row_needs: Vec<Option<usize>> = calls
             .iter()
-            .zip(&payloads)
-            .map(|(call, payload)| match payload {
-                None => Prepared::Null,
-                Some(Err(e)) => Prepared::Failed(e.clone()),
-                Some(Ok(bytes)) => match self.prepare(&mut plan, call, framing, bytes) {
-                    Ok((need, frame)) => Prepared::Ready { need, frame },
-                    Err(e) => Prepared::Failed(e),
-                },
-            })
+            .map(|call| self.need_of(&mut plan, call, framing).ok().flatten())
             .collect();
         let needs = plan.needs;
+        // Registry work, once per distinct schema.
         let lookups = before_deadline(deadline, self.resolve_all(&needs)).await??;
-        let mut results: Vec<RowResult> = prepared
-            .iter()
-            .map(|row| match row {
-                Prepared::Null => None,
-                Prepared::Failed(e) => Some(Err(e.clone())),
-                Prepared::Ready { need, frame } => Some(match &lookups[*need] {
-                    Lookup::Found(schema) => {
-                        self.decode_one(schema, frame, needs[*need].message.as_deref())
-                    }
-                    Lookup::NotFound => Err(RecordError::new(
+        // Pass 2: decode row by row.
+        let mut scratch = Scratch::default();
+        let mut refetched: HashMap<usize, Option<Arc<CompiledSchema>>> = HashMap::new();
+        for (call, need) in calls.iter().zip(row_needs) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(EnvError::new(
+                    "the batch did not finish decoding before the Lambda deadline",
+                ));
+            }
+            let Some(hex) = payload_hex(call) else {
+                emit(None)?;
+                continue;
+            };
+            let header = match self.header_of(call, framing, hex, &mut scratch.payload) {
+                Ok(header) => header,
+                Err(e) => {
+                    emit(Some(Err(e)))?;
+                    continue;
+                }
+            };
+            let Some(need) = need else {
+                // Pass 1 reads the same header from the same bytes, so a row it could not
+                // place has already failed above.
+                emit(Some(Err(RecordError::new(
+                    ErrorCode::DecodeFailed,
+                    "internal: the row's header was read differently in two passes",
+                ))))?;
+                continue;
+            };
+            let schema = match &lookups[need] {
+                Lookup::Found(schema) => schema,
+                Lookup::NotFound => {
+                    emit(Some(Err(RecordError::new(
                         ErrorCode::SchemaNotFound,
                         format!(
                             "{} is not in the {}",
-                            needs[*need].key,
+                            needs[need].key,
                             self.schemas.source_description()
                         ),
-                    )),
-                }),
-            })
-            .collect();
-        before_deadline(
-            deadline,
-            self.retry_with_new_latest(&prepared, &needs, &lookups, &mut results),
-        )
-        .await??;
-        Ok(results)
-    }
-
-    /// A raw record that does not decode against the cached latest may have been written
-    /// with a version the producer registered since: refetch that latest once (the cache
-    /// rate-limits this per key) and decode the failed rows again with it.
-    async fn retry_with_new_latest(
-        &self,
-        rows: &[Prepared<'_>],
-        needs: &[Need],
-        lookups: &[Lookup],
-        results: &mut [RowResult],
-    ) -> Result<(), EnvError> {
-        fn failed(result: &RowResult) -> bool {
-            matches!(result, Some(Err(e)) if e.code != ErrorCode::ResultTooLarge)
-        }
-        let mut stale: BTreeMap<&SchemaKey, &Arc<CompiledSchema>> = BTreeMap::new();
-        for (row, result) in rows.iter().zip(results.iter()) {
-            if let Prepared::Ready { need, frame } = row
-                && frame.wire == WireFormat::Raw
-                && failed(result)
-                && let Lookup::Found(current) = &lookups[*need]
+                    ))))?;
+                    continue;
+                }
+            };
+            let message = needs[need].message.as_deref();
+            let mut result = self.decode_one(schema, &header, message, &mut scratch);
+            // A raw record that does not decode against the cached latest may have been
+            // written with a version the producer registered since: refetch that latest
+            // once (the cache rate-limits this per key) and decode the record again.
+            if header.wire == WireFormat::Raw
+                && matches!(&result, Err(e) if e.code != ErrorCode::ResultTooLarge)
             {
-                stale.insert(&needs[*need].key, current);
+                let fresh = match refetched.get(&need) {
+                    Some(fresh) => fresh.clone(),
+                    None => {
+                        let key = &needs[need].key;
+                        let fresh =
+                            before_deadline(deadline, self.schemas.refetch_latest(key, schema))
+                                .await?
+                                .map_err(|e| EnvError::new(format!("refreshing {key}: {e}")))?;
+                        refetched.insert(need, fresh.clone());
+                        fresh
+                    }
+                };
+                if let Some(fresh) = fresh {
+                    result = self.decode_one(&fresh, &header, message, &mut scratch);
+                }
             }
-        }
-        let refetches = stale.into_iter().map(|(key, current)| async move {
-            (key, self.schemas.refetch_latest(key, current).await)
-        });
-        let fresh: HashMap<&SchemaKey, Arc<CompiledSchema>> = futures::future::join_all(refetches)
-            .await
-            .into_iter()
-            .filter_map(|(key, refetched)| match refetched {
-                Ok(Some(schema)) => Some(Ok((key, schema))),
-                Ok(None) => None,
-                Err(e) => Some(Err(EnvError::new(format!("refreshing {key}: {e}")))),
-            })
-            .collect::<Result<_, _>>()?;
-        if fresh.is_empty() {
-            return Ok(());
-        }
-        for (row, result) in rows.iter().zip(results.iter_mut()) {
-            if let Prepared::Ready { need, frame } = row
-                && frame.wire == WireFormat::Raw
-                && failed(result)
-                && let Some(schema) = fresh.get(&needs[*need].key)
-            {
-                *result = Some(self.decode_one(schema, frame, needs[*need].message.as_deref()));
+            match result {
+                Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                Err(e) => emit(Some(Err(e)))?,
             }
         }
         Ok(())
     }
 
-    /// Unframes one payload and works out which need of the batch it belongs to.
-    fn prepare<'a, 'c>(
+    /// Pass 1 for one call: the index of the schema need of its payload, from the call's
+    /// arguments and the first bytes of its payload. `Ok(None)` is a NULL payload; `Err` a
+    /// row that fails before it needs a schema (pass 2 finds and reports the same error).
+    fn need_of<'c>(
         &self,
         plan: &mut Plan<'c>,
         call: &'c Call,
         framing: Option<Framing>,
-        bytes: &'a [u8],
-    ) -> Result<(usize, Frame<'a>), RecordError> {
+    ) -> Result<Option<usize>, RecordError> {
+        let Some(hex) = payload_hex(call) else {
+            return Ok(None);
+        };
         let origin = origin(call)?;
         let configured = origin.map(|o| plan.binding(&self.streams, o).framing);
         let framing = framing.unwrap_or(configured.unwrap_or(Framing::Auto));
-        let limits = FrameLimits {
-            max_inflated_bytes: self.limits.max_inflated_bytes,
-        };
-        let frame = frame::unframe(bytes, framing, &limits)?;
-        let need = match (frame.schema_id, origin) {
+        let prefix = &hex.as_bytes()[..hex.len().min(2 * MAX_HEADER_BYTES) & !1];
+        let mut head = [0u8; MAX_HEADER_BYTES];
+        let head = &mut head[..prefix.len() / 2];
+        hex::decode_to_slice(prefix, head)
+            .map_err(|_| RecordError::new(ErrorCode::InvalidHex, "invalid hex in the header"))?;
+        let header = frame::read_header(head, framing)?;
+        Ok(Some(match (header.schema_id, origin) {
             (Some(id), _) => plan.id_need(id),
             (None, Some(origin)) => plan.raw_need(origin),
-            (None, None) => {
-                return Err(RecordError::new(
-                    ErrorCode::UnknownHeader,
-                    "a raw payload needs a stream or schema name to decode",
-                ));
-            }
-        };
-        Ok((need, frame))
+            (None, None) => return Err(raw_without_name()),
+        }))
+    }
+
+    /// Pass 2 for one call: decodes its whole payload into `payload` and reads its header.
+    fn header_of(
+        &self,
+        call: &Call,
+        framing: Option<Framing>,
+        hex: &str,
+        payload: &mut Vec<u8>,
+    ) -> Result<Header, RecordError> {
+        let origin = origin(call)?;
+        frame::decode_hex_into(hex, payload)?;
+        let configured = origin.map(|o| self.binding_framing(o));
+        let framing = framing.unwrap_or(configured.unwrap_or(Framing::Auto));
+        let header = frame::read_header(payload, framing)?;
+        if header.schema_id.is_none() && origin.is_none() {
+            return Err(raw_without_name());
+        }
+        Ok(header)
+    }
+
+    /// The framing of a binding origin's payloads.
+    fn binding_framing(&self, origin: Origin<'_>) -> Framing {
+        match origin {
+            Origin::Stream(stream) => self.streams.framing(stream),
+            Origin::Named { .. } => Framing::Raw,
+        }
     }
 
     /// Looks up every distinct schema the batch needs, concurrently, and returns the
@@ -421,21 +476,28 @@ impl Engine {
             .collect()
     }
 
+    /// Decodes one framed payload (in `scratch.payload`) into `scratch.out`.
     fn decode_one(
         &self,
         schema: &CompiledSchema,
-        frame: &Frame,
+        header: &Header,
         message: Option<&str>,
-    ) -> Result<String, RecordError> {
+        scratch: &mut Scratch,
+    ) -> Result<(), RecordError> {
+        let limits = FrameLimits {
+            max_inflated_bytes: self.limits.max_inflated_bytes,
+        };
+        let body = header.body(&scratch.payload, &limits)?;
         let ctx = DecodeContext {
-            wire: frame.wire,
+            wire: header.wire,
             max_result_bytes: self.limits.max_result_bytes,
             max_depth: self.limits.max_depth,
             message,
             unknown_fields: &self.unknown_fields,
         };
-        let mut out = String::with_capacity(frame.body.len() * 2 + 16);
-        schema.decoder.decode(&frame.body, &ctx, &mut out)?;
+        let out = &mut scratch.out;
+        out.clear();
+        schema.decoder.decode(&body, &ctx, out)?;
         if out.len() > self.limits.max_result_bytes {
             return Err(RecordError::new(
                 ErrorCode::ResultTooLarge,
@@ -446,8 +508,15 @@ impl Engine {
                 ),
             ));
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+fn raw_without_name() -> RecordError {
+    RecordError::new(
+        ErrorCode::UnknownHeader,
+        "a raw payload needs a stream or schema name to decode",
+    )
 }
 
 /// Runs `work`, giving up at `deadline` so that the function answers with a failure

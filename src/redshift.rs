@@ -7,11 +7,16 @@
 //! fails the query or refresh. Failure is reserved for malformed events, environment
 //! errors, and record errors under `SUPERDECODE_ON_ERROR=fail`.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use serde_json::{Value, json};
 
 use crate::config::OnError;
-use crate::error::RecordError;
-use crate::pipeline::{Call, Engine, RowResult};
+use crate::error::{EnvError, ErrorCode, RecordError};
+use crate::pipeline::{Call, Engine, RowView};
 
 /// The batch metadata we log; all optional.
 #[derive(Debug, Default, Clone)]
@@ -131,24 +136,28 @@ pub fn failure(message: impl Into<String>) -> Value {
     json!({"success": false, "error_msg": message.into()})
 }
 
-/// Applies the record-error policy. `Err` carries the batch-failure message for `fail`.
-pub fn apply_policy(rows: Vec<RowResult>, policy: OnError) -> Result<Vec<Option<String>>, String> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| match row {
-            None => Ok(None),
-            Some(Ok(json)) => Ok(Some(json)),
-            Some(Err(e)) => match policy {
-                OnError::Object => Ok(Some(e.to_json_object())),
-                OnError::Null => Ok(None),
-                OnError::Fail => Err(record_failure(i, &e)),
-            },
-        })
-        .collect()
+/// Lambda's limit on a synchronous response is 6 MB (6,291,456 bytes); the default keeps a
+/// margin under it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 6_000_000;
+
+/// How a batch's results become a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponsePolicy {
+    /// What a record error gives.
+    pub on_error: OnError,
+    /// Largest response, in bytes of compact JSON. Rows whose results would pass it become
+    /// `response_too_large` record errors, small enough to always fit.
+    pub max_response_bytes: usize,
 }
 
-fn record_failure(row: usize, e: &RecordError) -> String {
-    format!("record {row} failed to decode ({e}) and SUPERDECODE_ON_ERROR=fail")
+impl ResponsePolicy {
+    /// `on_error` with the default response limit.
+    pub fn new(on_error: OnError) -> Self {
+        ResponsePolicy {
+            on_error,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
 }
 
 /// What a handled batch produced, for the response and the batch log line.
@@ -158,53 +167,211 @@ pub struct Outcome {
     pub records: usize,
     pub record_errors: usize,
     /// Record errors by code, for the batch log.
-    pub errors_by_code: std::collections::BTreeMap<&'static str, usize>,
+    pub errors_by_code: BTreeMap<&'static str, usize>,
     pub failure: Option<String>,
 }
 
-/// Handles one Redshift event: the whole Lambda function, minus the runtime. Registry
-/// work must finish by `deadline`.
+impl Outcome {
+    fn failed(
+        info: BatchInfo,
+        records: usize,
+        errors_by_code: BTreeMap<&'static str, usize>,
+        message: String,
+    ) -> Self {
+        Outcome {
+            info,
+            response: failure(message.clone()),
+            records,
+            record_errors: errors_by_code.values().sum(),
+            errors_by_code,
+            failure: Some(message),
+        }
+    }
+}
+
+/// Handles one Redshift event: the whole Lambda function, minus the runtime. Work must
+/// finish by `deadline`. A panic, should one ever escape the decoders, fails this batch
+/// with a message (Redshift retries it) and leaves the engine serving the next one.
 pub async fn handle(
     engine: &Engine,
-    policy: OnError,
+    policy: ResponsePolicy,
     event: &Value,
     deadline: Option<std::time::Instant>,
 ) -> Outcome {
-    let fail = |info,
-                records,
-                errors_by_code: std::collections::BTreeMap<&'static str, usize>,
-                message: String| Outcome {
-        info,
-        response: failure(message.clone()),
-        records,
-        record_errors: errors_by_code.values().sum(),
-        errors_by_code,
-        failure: Some(message),
-    };
     let (info, calls) = match parse_event(event) {
         Ok(parsed) => parsed,
-        Err(message) => return fail(BatchInfo::default(), 0, Default::default(), message),
+        Err(message) => return Outcome::failed(BatchInfo::default(), 0, BTreeMap::new(), message),
     };
-    let rows = match engine.decode_rows(&calls, None, deadline).await {
-        Ok(rows) => rows,
-        Err(e) => return fail(info, calls.len(), Default::default(), e.to_string()),
-    };
-    let mut errors_by_code = std::collections::BTreeMap::new();
-    for row in &rows {
-        if let Some(Err(e)) = row {
-            *errors_by_code.entry(e.code.as_str()).or_insert(0) += 1;
-        }
-    }
-    let record_errors = errors_by_code.values().sum();
-    match apply_policy(rows, policy) {
-        Ok(results) => Outcome {
+    let records = calls.len();
+    let mut response = ResponseBuilder::new(policy, records);
+    let decoded =
+        AssertUnwindSafe(engine.decode_each(&calls, None, deadline, |row| response.push(row)))
+            .catch_unwind()
+            .await;
+    let errors_by_code = std::mem::take(&mut response.errors_by_code);
+    match decoded {
+        Ok(Ok(())) => Outcome {
             info,
-            response: json!({"success": true, "num_records": results.len(), "results": results}),
-            records: calls.len(),
-            record_errors,
+            response: response.finish(),
+            records,
+            record_errors: errors_by_code.values().sum(),
             errors_by_code,
             failure: None,
         },
-        Err(message) => fail(info, calls.len(), errors_by_code, message),
+        Ok(Err(e)) => Outcome::failed(info, records, errors_by_code, e.to_string()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let message = format!(
+                "internal error: superdecode panicked while decoding this batch ({what}); \
+                 the batch fails so that nothing wrong is stored, and the function keeps serving"
+            );
+            tracing::error!(%message, "panic");
+            Outcome::failed(info, records, errors_by_code, message)
+        }
+    }
+}
+
+/// Builds the `results` of a response row by row, applying the record-error policy and
+/// keeping the response under its size limit.
+///
+/// Space for every row's fallback (the `response_too_large` error object, or `null` under
+/// the `null` policy) is reserved up front, so a row whose result does not fit can always
+/// be replaced by its fallback, and rows later in the batch still get their share.
+struct ResponseBuilder {
+    policy: ResponsePolicy,
+    results: Vec<Value>,
+    /// Bytes of compact response JSON: what is written, plus the reservation for the rest.
+    used: usize,
+    /// What a row that does not fit becomes, and its size in the response.
+    fallback: Option<String>,
+    fallback_len: usize,
+    errors_by_code: BTreeMap<&'static str, usize>,
+}
+
+impl ResponseBuilder {
+    fn new(policy: ResponsePolicy, rows: usize) -> Self {
+        // {"success":true,"num_records":N,"results":[ ... ]}, with N-1 commas between rows.
+        let frame = r#"{"success":true,"num_records":,"results":[]}"#.len()
+            + rows.to_string().len()
+            + rows.saturating_sub(1);
+        let error = RecordError::new(
+            ErrorCode::ResponseTooLarge,
+            format!(
+                "the result did not fit in the {}-byte response; decode the row again with the VOLATILE function",
+                policy.max_response_bytes
+            ),
+        )
+        .to_json_object();
+        let error_len = json_string_len(&error);
+        let mut fallback = match policy.on_error {
+            OnError::Null => None,
+            OnError::Object | OnError::Fail => Some(error),
+        };
+        let mut fallback_len = if fallback.is_some() { error_len } else { 4 };
+        // With so many rows that even their error objects would not fit, rows that do not
+        // fit become NULL instead.
+        if frame + rows * fallback_len > policy.max_response_bytes {
+            fallback = None;
+            fallback_len = 4;
+        }
+        ResponseBuilder {
+            policy,
+            results: Vec::with_capacity(rows),
+            used: frame + rows * fallback_len,
+            fallback,
+            fallback_len,
+            errors_by_code: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, row: RowView<'_>) -> Result<(), EnvError> {
+        let index = self.results.len();
+        let value = match row {
+            None => None,
+            Some(Ok(json)) => Some(Cow::Borrowed(json)),
+            Some(Err(e)) => self.record_error(index, &e)?.map(Cow::Owned),
+        };
+        let len = value.as_deref().map_or(4, json_string_len);
+        if len <= self.fallback_len
+            || self.used + (len - self.fallback_len) <= self.policy.max_response_bytes
+        {
+            self.used = self.used + len - self.fallback_len;
+            self.results
+                .push(value.map_or(Value::Null, |v| Value::String(v.into_owned())));
+            return Ok(());
+        }
+        self.count(ErrorCode::ResponseTooLarge);
+        if self.policy.on_error == OnError::Fail {
+            return Err(EnvError::new(format!(
+                "record {index}'s result does not fit in the {}-byte response and SUPERDECODE_ON_ERROR=fail",
+                self.policy.max_response_bytes
+            )));
+        }
+        self.results
+            .push(self.fallback.clone().map_or(Value::Null, Value::String));
+        Ok(())
+    }
+
+    /// What a record error gives under the policy; `Err` fails the batch (`fail`).
+    fn record_error(&mut self, index: usize, e: &RecordError) -> Result<Option<String>, EnvError> {
+        self.count(e.code);
+        match self.policy.on_error {
+            OnError::Object => Ok(Some(e.to_json_object())),
+            OnError::Null => Ok(None),
+            OnError::Fail => Err(EnvError::new(record_failure(index, e))),
+        }
+    }
+
+    fn count(&mut self, code: ErrorCode) {
+        *self.errors_by_code.entry(code.as_str()).or_insert(0) += 1;
+    }
+
+    fn finish(self) -> Value {
+        json!({"success": true, "num_records": self.results.len(), "results": self.results})
+    }
+}
+
+/// Length of `s` as a compact JSON string literal, quotes included, escaped exactly as
+/// `serde_json` writes it.
+fn json_string_len(s: &str) -> usize {
+    2 + s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+                0..0x20 => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+fn record_failure(row: usize, e: &RecordError) -> String {
+    format!("record {row} failed to decode ({e}) and SUPERDECODE_ON_ERROR=fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_lengths_match_serde_json() {
+        let mut samples: Vec<String> = vec![
+            String::new(),
+            "plain".into(),
+            "quote \" and backslash \\".into(),
+            "é ü 日本 🎉".into(),
+            "\u{7f} del".into(),
+        ];
+        samples.push((0u8..0x80).map(char::from).collect());
+        for s in samples {
+            assert_eq!(
+                json_string_len(&s),
+                serde_json::to_string(&s).unwrap().len(),
+                "{s:?}"
+            );
+        }
     }
 }

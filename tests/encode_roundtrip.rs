@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use superdecode::config::{OnError, Settings};
 use superdecode::encode::Encoder;
 use superdecode::frame::{self, FrameLimits, Framing};
-use superdecode::redshift;
+use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::SchemaKey;
 use superdecode::schema::local::LocalSource;
 use superdecode::schema::{SchemaDefinition, SchemaSource};
@@ -64,7 +64,7 @@ async fn decode_one(settings: &Settings, args: Value) -> String {
     let engine = settings.engine().await.unwrap();
     let response = redshift::handle(
         &engine,
-        OnError::Object,
+        ResponsePolicy::new(OnError::Object),
         &json!({"arguments": [args]}),
         None,
     )

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use superdecode::config::{OnError, Settings};
-use superdecode::redshift;
+use superdecode::redshift::{self, ResponsePolicy};
 
 fn fixtures_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
@@ -51,7 +51,8 @@ async fn every_fixture_case_decodes_as_documented() {
         let engine = settings.engine().await.unwrap();
         let rows: Vec<&Value> = cases.iter().map(|c| &c["args"]).collect();
         let event = json!({"request_id": "fixtures", "num_records": rows.len(), "arguments": rows});
-        let outcome = redshift::handle(&engine, OnError::Object, &event, None).await;
+        let outcome =
+            redshift::handle(&engine, ResponsePolicy::new(OnError::Object), &event, None).await;
         let response = outcome.response;
         assert_eq!(response["success"], true, "{flags:?}: {response}");
         assert_eq!(response["num_records"], cases.len());

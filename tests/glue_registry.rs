@@ -17,7 +17,7 @@ use superdecode::config::OnError;
 use superdecode::decode::JsonOptions;
 use superdecode::frame;
 use superdecode::pipeline::{Engine, Limits, Streams};
-use superdecode::redshift;
+use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::glue::GlueSource;
 use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey};
 
@@ -165,7 +165,7 @@ fn glue_frame(version_id: &str, body: &str) -> String {
 
 async fn batch(engine: &Engine, rows: Vec<Value>) -> Value {
     let event = json!({"num_records": rows.len(), "arguments": rows});
-    redshift::handle(engine, OnError::Object, &event, None)
+    redshift::handle(engine, ResponsePolicy::new(OnError::Object), &event, None)
         .await
         .response
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use superdecode::config::{OnError, Settings};
 use superdecode::pipeline::Engine;
-use superdecode::redshift;
+use superdecode::redshift::{self, ResponsePolicy};
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");
 
@@ -29,7 +29,7 @@ fn glue_list_hex() -> String {
 }
 
 async fn handle(engine: &Engine, policy: OnError, event: Value) -> Value {
-    redshift::handle(engine, policy, &event, None)
+    redshift::handle(engine, ResponsePolicy::new(policy), &event, None)
         .await
         .response
 }

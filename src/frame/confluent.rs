@@ -2,9 +2,7 @@
 //! integer, then the body. For Protobuf the body starts with the message-index array,
 //! which the Protobuf decoder reads, since only it knows the data format.
 
-use std::borrow::Cow;
-
-use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
 pub struct Confluent;
@@ -17,7 +15,7 @@ impl Unframe for Confluent {
         bytes.first() == Some(&MAGIC)
     }
 
-    fn unframe<'a>(bytes: &'a [u8], _limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
         if bytes.len() < HEADER_LEN {
             return Err(short_header("Confluent", HEADER_LEN, bytes.len()));
         }
@@ -31,10 +29,11 @@ impl Unframe for Confluent {
             ));
         }
         let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
-        Ok(Frame {
+        Ok(Header {
             wire: WireFormat::Confluent,
             schema_id: Some(SchemaId::Confluent(id)),
-            body: Cow::Borrowed(&bytes[HEADER_LEN..]),
+            len: HEADER_LEN,
+            compression: Compression::None,
         })
     }
 }

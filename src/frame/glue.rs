@@ -1,10 +1,7 @@
 //! AWS Glue Schema Registry framing: `03`, a compression byte, the 16-byte schema version
 //! UUID (big-endian), then the body, zlib-compressed when the compression byte is `05`.
 
-use std::borrow::Cow;
-use std::io::Read;
-
-use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
 pub struct Glue;
@@ -19,7 +16,7 @@ impl Unframe for Glue {
         bytes.first() == Some(&MAGIC)
     }
 
-    fn unframe<'a>(bytes: &'a [u8], limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
         if bytes.len() < HEADER_LEN {
             return Err(short_header("Glue", HEADER_LEN, bytes.len()));
         }
@@ -31,10 +28,9 @@ impl Unframe for Glue {
         }
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&bytes[2..HEADER_LEN]);
-        let rest = &bytes[HEADER_LEN..];
-        let body = match bytes[1] {
-            NO_COMPRESSION => Cow::Borrowed(rest),
-            ZLIB => Cow::Owned(inflate(rest, limits.max_inflated_bytes)?),
+        let compression = match bytes[1] {
+            NO_COMPRESSION => Compression::None,
+            ZLIB => Compression::Zlib,
             other => {
                 return Err(RecordError::new(
                     ErrorCode::UnsupportedCompression,
@@ -42,10 +38,11 @@ impl Unframe for Glue {
                 ));
             }
         };
-        Ok(Frame {
+        Ok(Header {
             wire: WireFormat::Glue,
             schema_id: Some(SchemaId::Glue(uuid::Uuid::from_bytes(uuid))),
-            body,
+            len: HEADER_LEN,
+            compression,
         })
     }
 }
@@ -63,25 +60,4 @@ pub fn frame(version: uuid::Uuid, body: &[u8], zlib: bool) -> Vec<u8> {
     }
     out.extend_from_slice(body);
     out
-}
-
-/// Inflates a zlib stream, reading at most one byte past `cap` so that a decompression
-/// bomb costs no more than the cap.
-fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, RecordError> {
-    let mut out = Vec::new();
-    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
-    let mut decoder = flate2::read::ZlibDecoder::new(data).take(limit);
-    decoder.read_to_end(&mut out).map_err(|e| {
-        RecordError::new(
-            ErrorCode::DecompressionFailed,
-            format!("zlib body does not inflate: {e}"),
-        )
-    })?;
-    if out.len() > cap {
-        return Err(RecordError::new(
-            ErrorCode::DecompressedTooLarge,
-            format!("zlib body inflates past the {cap}-byte cap"),
-        ));
-    }
-    Ok(out)
 }

@@ -8,7 +8,9 @@
 //! | Avro single-object | `C3 01`, 8-byte little-endian CRC-64-AVRO fingerprint, body | fingerprint |
 //! | raw | body | none: the schema is assumed from the stream |
 //!
-//! Each format is a small module implementing [`Unframe`]. Auto-detection is used only for
+//! Each format is a small module implementing [`Unframe`], which reads the header alone:
+//! the body of a compressed payload is inflated later, by [`Header::body`], when the row is
+//! decoded, so that a batch holds at most one inflated body at a time. Auto-detection is used only for
 //! `(hex)` calls and `--framing auto`: raw Avro often begins with `00` (a null union branch,
 //! a zero), so a stream configured as raw is never sniffed.
 
@@ -72,6 +74,48 @@ impl std::fmt::Display for SchemaId {
     }
 }
 
+/// How the body after a header is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Zlib,
+}
+
+/// What a payload's header says: its wire format, schema ID, and where the body starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub wire: WireFormat,
+    /// `None` for raw payloads.
+    pub schema_id: Option<SchemaId>,
+    /// Header length: the body starts at this offset.
+    pub len: usize,
+    pub compression: Compression,
+}
+
+impl Header {
+    fn raw() -> Self {
+        Header {
+            wire: WireFormat::Raw,
+            schema_id: None,
+            len: 0,
+            compression: Compression::None,
+        }
+    }
+
+    /// The record body of `payload` (whose header this is), inflated when compressed.
+    pub fn body<'a>(
+        &self,
+        payload: &'a [u8],
+        limits: &FrameLimits,
+    ) -> Result<Cow<'a, [u8]>, RecordError> {
+        let rest = payload.get(self.len..).unwrap_or_default();
+        match self.compression {
+            Compression::None => Ok(Cow::Borrowed(rest)),
+            Compression::Zlib => Ok(Cow::Owned(inflate(rest, limits.max_inflated_bytes)?)),
+        }
+    }
+}
+
 /// A payload with its frame removed.
 #[derive(Debug)]
 pub struct Frame<'a> {
@@ -93,8 +137,8 @@ pub struct FrameLimits {
 pub trait Unframe {
     /// Whether `bytes` start with this format's magic bytes (for auto-detection).
     fn sniff(bytes: &[u8]) -> bool;
-    /// Splits a payload of this format into schema ID and body.
-    fn unframe<'a>(bytes: &'a [u8], limits: &FrameLimits) -> Result<Frame<'a>, RecordError>;
+    /// Reads the header of a payload of this format.
+    fn header(bytes: &[u8]) -> Result<Header, RecordError>;
 }
 
 /// Removes the frame the caller expects, or detects it when `framing` is `Auto`.
@@ -103,18 +147,25 @@ pub fn unframe<'a>(
     framing: Framing,
     limits: &FrameLimits,
 ) -> Result<Frame<'a>, RecordError> {
+    let header = read_header(bytes, framing)?;
+    Ok(Frame {
+        wire: header.wire,
+        schema_id: header.schema_id,
+        body: header.body(bytes, limits)?,
+    })
+}
+
+/// Reads the header the caller expects, or detects it when `framing` is `Auto`. The body
+/// is not touched: [`Header::body`] inflates it when needed.
+pub fn read_header(bytes: &[u8], framing: Framing) -> Result<Header, RecordError> {
     match framing {
-        Framing::Raw => Ok(Frame {
-            wire: WireFormat::Raw,
-            schema_id: None,
-            body: Cow::Borrowed(bytes),
-        }),
-        Framing::Glue => Glue::unframe(bytes, limits),
-        Framing::Confluent => Confluent::unframe(bytes, limits),
-        Framing::Soe => SingleObject::unframe(bytes, limits),
-        Framing::Auto if Glue::sniff(bytes) => Glue::unframe(bytes, limits),
-        Framing::Auto if Confluent::sniff(bytes) => Confluent::unframe(bytes, limits),
-        Framing::Auto if SingleObject::sniff(bytes) => SingleObject::unframe(bytes, limits),
+        Framing::Raw => Ok(Header::raw()),
+        Framing::Glue => Glue::header(bytes),
+        Framing::Confluent => Confluent::header(bytes),
+        Framing::Soe => SingleObject::header(bytes),
+        Framing::Auto if Glue::sniff(bytes) => Glue::header(bytes),
+        Framing::Auto if Confluent::sniff(bytes) => Confluent::header(bytes),
+        Framing::Auto if SingleObject::sniff(bytes) => SingleObject::header(bytes),
         Framing::Auto => Err(RecordError::new(
             ErrorCode::UnknownHeader,
             format!(
@@ -128,16 +179,34 @@ pub fn unframe<'a>(
 
 /// Decodes `to_hex()` text (either case) to bytes.
 pub fn decode_hex(text: &str) -> Result<Vec<u8>, RecordError> {
-    hex::decode(text).map_err(|e| {
-        let detail = match e {
-            hex::FromHexError::OddLength => format!("odd number of hex digits ({})", text.len()),
-            hex::FromHexError::InvalidHexCharacter { c, index } => {
-                format!("invalid hex character {c:?} at position {index}")
-            }
-            hex::FromHexError::InvalidStringLength => "invalid length".to_owned(),
-        };
-        RecordError::new(ErrorCode::InvalidHex, detail)
+    let mut out = Vec::new();
+    decode_hex_into(text, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes `to_hex()` text (either case) into `out`, replacing its contents and reusing
+/// its allocation.
+pub fn decode_hex_into(text: &str, out: &mut Vec<u8>) -> Result<(), RecordError> {
+    out.clear();
+    if text.len() % 2 != 0 {
+        return Err(hex_error(text, hex::FromHexError::OddLength));
+    }
+    out.resize(text.len() / 2, 0);
+    hex::decode_to_slice(text, out).map_err(|e| {
+        out.clear();
+        hex_error(text, e)
     })
+}
+
+fn hex_error(text: &str, e: hex::FromHexError) -> RecordError {
+    let detail = match e {
+        hex::FromHexError::OddLength => format!("odd number of hex digits ({})", text.len()),
+        hex::FromHexError::InvalidHexCharacter { c, index } => {
+            format!("invalid hex character {c:?} at position {index}")
+        }
+        hex::FromHexError::InvalidStringLength => "invalid length".to_owned(),
+    };
+    RecordError::new(ErrorCode::InvalidHex, detail)
 }
 
 /// The first bytes of a payload in hex, for error messages.
@@ -148,6 +217,28 @@ fn preview(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(8)];
     let more = if bytes.len() > shown.len() { "…" } else { "" };
     format!("{}{more}", hex::encode(shown))
+}
+
+/// Inflates a zlib stream, reading at most one byte past `cap` so that a decompression
+/// bomb costs no more than the cap.
+fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, RecordError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+    let mut decoder = flate2::read::ZlibDecoder::new(data).take(limit);
+    decoder.read_to_end(&mut out).map_err(|e| {
+        RecordError::new(
+            ErrorCode::DecompressionFailed,
+            format!("zlib body does not inflate: {e}"),
+        )
+    })?;
+    if out.len() > cap {
+        return Err(RecordError::new(
+            ErrorCode::DecompressedTooLarge,
+            format!("zlib body inflates past the {cap}-byte cap"),
+        ));
+    }
+    Ok(out)
 }
 
 fn short_header(format: &str, needed: usize, got: usize) -> RecordError {

@@ -1,9 +1,7 @@
 //! Avro single-object encoding: `C3 01`, the schema's 8-byte little-endian CRC-64-AVRO
 //! fingerprint, then the body.
 
-use std::borrow::Cow;
-
-use super::{Frame, FrameLimits, SchemaId, Unframe, WireFormat, short_header};
+use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
 pub struct SingleObject;
@@ -16,7 +14,7 @@ impl Unframe for SingleObject {
         bytes.starts_with(&MAGIC)
     }
 
-    fn unframe<'a>(bytes: &'a [u8], _limits: &FrameLimits) -> Result<Frame<'a>, RecordError> {
+    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
         if !bytes.starts_with(&MAGIC) && bytes.len() >= MAGIC.len() {
             return Err(RecordError::new(
                 ErrorCode::UnknownHeader,
@@ -31,10 +29,11 @@ impl Unframe for SingleObject {
         }
         let mut fingerprint = [0u8; 8];
         fingerprint.copy_from_slice(&bytes[2..HEADER_LEN]);
-        Ok(Frame {
+        Ok(Header {
             wire: WireFormat::SingleObject,
             schema_id: Some(SchemaId::AvroFingerprint(u64::from_le_bytes(fingerprint))),
-            body: Cow::Borrowed(&bytes[HEADER_LEN..]),
+            len: HEADER_LEN,
+            compression: Compression::None,
         })
     }
 }
