@@ -188,7 +188,7 @@ pub fn decode_hex(text: &str) -> Result<Vec<u8>, RecordError> {
 /// its allocation.
 pub fn decode_hex_into(text: &str, out: &mut Vec<u8>) -> Result<(), RecordError> {
     out.clear();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(hex_error(text, hex::FromHexError::OddLength));
     }
     out.resize(text.len() / 2, 0);
