@@ -1,7 +1,9 @@
-//! The command line: `decode` hex payloads, `invoke` a Redshift event file.
+//! The command line: `decode` hex payloads, `invoke` a Redshift event file, `encode` JSON
+//! documents into framed payloads for tests and demos.
 //!
-//! Exit codes: 0 on success (record errors are printed as error objects, not failures);
-//! 1 when `invoke`'s response is `success:false`; 2 on environment or usage errors.
+//! Exit codes: 0 on success (record errors are printed as error objects, or `null` under
+//! `--on-error null`); 1 when `invoke`'s response is `success:false` or, under
+//! `--on-error fail`, when `decode` meets a record error; 2 on environment or usage errors.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{DecodeSettings, MappingSettings, OnError, Settings, SourceSettings};
 use crate::encode::Encoder;
 use crate::error::EnvError;
 use crate::frame::Framing;
@@ -42,7 +44,7 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct DecodeArgs {
     #[command(flatten)]
-    settings: Settings,
+    settings: DecodeSettings,
 
     /// Read payloads with this stream's schema (same-named schema, latest version) instead
     /// of a schema ID from a header.
@@ -71,7 +73,10 @@ struct InvokeArgs {
 #[derive(Debug, clap::Args)]
 struct EncodeArgs {
     #[command(flatten)]
-    settings: Settings,
+    source: SourceSettings,
+
+    #[command(flatten)]
+    mapping: MappingSettings,
 
     /// The schema to encode with (in --registry).
     #[arg(long, env = "SUPERDECODE_SCHEMA")]
@@ -133,42 +138,67 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, EnvError> {
         },
         None => Call::Framed { hex: Some(hex) },
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut printer = Printer {
+        engine: &engine,
+        framing: args.framing,
+        on_error: args.settings.on_error,
+        out: std::io::stdout().lock(),
+        printed: 0,
+    };
     if !args.hex.is_empty() {
         let calls: Vec<Call> = args.hex.iter().map(|h| call(h.trim().to_owned())).collect();
-        print_rows(&engine, &calls, args.framing, &mut stdout).await?;
-        return Ok(ExitCode::SUCCESS);
+        return printer.print(&calls).await;
     }
     let mut calls = Vec::with_capacity(STDIN_BATCH);
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| EnvError::new(format!("reading stdin: {e}")))?;
         calls.push(call(line.trim().to_owned()));
         if calls.len() == STDIN_BATCH {
-            print_rows(&engine, &calls, args.framing, &mut stdout).await?;
+            if printer.print(&calls).await? != ExitCode::SUCCESS {
+                return Ok(ExitCode::FAILURE);
+            }
             calls.clear();
         }
     }
-    print_rows(&engine, &calls, args.framing, &mut stdout).await?;
-    Ok(ExitCode::SUCCESS)
+    printer.print(&calls).await
 }
 
-async fn print_rows(
-    engine: &Engine,
-    calls: &[Call],
+/// Prints `decode`'s lines: one JSON document per payload, record errors by `--on-error`.
+struct Printer<'a, W: Write> {
+    engine: &'a Engine,
     framing: Option<Framing>,
-    out: &mut impl Write,
-) -> Result<(), EnvError> {
-    let rows: Vec<RowResult> = engine.decode_rows(calls, framing, None).await?;
-    let write_error = |e: std::io::Error| EnvError::new(format!("writing stdout: {e}"));
-    for row in rows {
-        let line = match row {
-            Some(Ok(json)) => json,
-            Some(Err(e)) => e.to_json_object(),
-            None => "null".to_owned(),
-        };
-        writeln!(out, "{line}").map_err(write_error)?;
+    on_error: OnError,
+    out: W,
+    /// Payloads printed so far, for the `fail` message.
+    printed: usize,
+}
+
+impl<W: Write> Printer<'_, W> {
+    /// Decodes and prints one batch. Under `--on-error fail` the first record error stops
+    /// the output with a message and exit code 1, as `invoke` fails the batch.
+    async fn print(&mut self, calls: &[Call]) -> Result<ExitCode, EnvError> {
+        let rows: Vec<RowResult> = self.engine.decode_rows(calls, self.framing, None).await?;
+        let write_error = |e: std::io::Error| EnvError::new(format!("writing stdout: {e}"));
+        for row in rows {
+            let line = match (row, self.on_error) {
+                (Some(Ok(json)), _) => json,
+                (Some(Err(e)), OnError::Object) => e.to_json_object(),
+                (None, _) | (Some(Err(_)), OnError::Null) => "null".to_owned(),
+                (Some(Err(e)), OnError::Fail) => {
+                    self.out.flush().map_err(write_error)?;
+                    eprintln!(
+                        "superdecode: payload {} failed to decode ({e}) and --on-error is fail",
+                        self.printed + 1
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            writeln!(self.out, "{line}").map_err(write_error)?;
+            self.printed += 1;
+        }
+        self.out.flush().map_err(write_error)?;
+        Ok(ExitCode::SUCCESS)
     }
-    out.flush().map_err(write_error)
 }
 
 async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
@@ -190,9 +220,9 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
 }
 
 async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
-    let source = args.settings.source().await?;
+    let source = args.source.source().await?;
     let key = SchemaKey::Named {
-        registry: args.settings.registry.clone(),
+        registry: args.source.registry.clone(),
         schema: args.schema.clone(),
         version: args.version.map_or(VersionPin::Latest, VersionPin::Number),
     };
@@ -204,7 +234,7 @@ async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
         args.framing,
         args.zlib,
         args.message.clone(),
-        &args.settings.json_options(),
+        &args.mapping.json_options(),
     )
     .map_err(EnvError::new)?;
     let documents: Vec<String> = if args.json.is_empty() {

@@ -1,6 +1,12 @@
 //! Settings shared by Lambda mode and the CLI. Every setting is a CLI flag with an
 //! environment twin (`SUPERDECODE_*`); Lambda mode reads the same definitions from the
 //! environment alone, so there is one list of settings and one set of defaults.
+//!
+//! The settings come in groups, and each command takes the groups it honours: every
+//! command takes [`SourceSettings`] and [`MappingSettings`]; `decode` takes
+//! [`DecodeSettings`] (which contains both); `invoke` and Lambda mode take [`Settings`]
+//! (decode settings plus the response limit). A flag a command would ignore is rejected as
+//! unknown.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,8 +40,9 @@ pub enum OnError {
     Fail,
 }
 
+/// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Settings {
+pub struct SourceSettings {
     /// Local schema directory (DIR/<registry>/<schema>/<version>.avsc|.proto|.json). Without
     /// it, schemas come from the AWS Glue Schema Registry.
     #[arg(long, env = "SUPERDECODE_SCHEMAS", value_name = "DIR")]
@@ -45,47 +52,16 @@ pub struct Settings {
     #[arg(long, env = "SUPERDECODE_REGISTRY", default_value = "default-registry")]
     pub registry: String,
 
-    /// What a record error gives in a Redshift response.
-    #[arg(long, env = "SUPERDECODE_ON_ERROR", value_enum, default_value_t)]
-    pub on_error: OnError,
-
-    /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
-    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
-    pub max_result_bytes: usize,
-
-    /// Largest response in bytes (Lambda's limit is 6,291,456). Rows whose results would
-    /// pass it become `response_too_large` error objects, small enough to always fit.
-    #[arg(long, env = "SUPERDECODE_MAX_RESPONSE_BYTES", default_value_t = crate::redshift::DEFAULT_MAX_RESPONSE_BYTES)]
-    pub max_response_bytes: usize,
-
-    /// Largest size a zlib-compressed Glue payload may inflate to.
-    #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
-    pub max_inflated_bytes: usize,
-
-    /// Deepest nesting a record may reach, counted across every recursive path (records,
-    /// arrays, maps, Protobuf messages, groups, `Any`, `Struct`); deeper is a
-    /// `nesting_too_deep` record error.
-    #[arg(long, env = "SUPERDECODE_MAX_DEPTH", default_value_t = crate::decode::DEFAULT_MAX_DEPTH)]
-    pub max_depth: usize,
-
-    /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
-    /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "raw",
-    /// "message": "shop.Click"}}.
-    #[arg(long, env = "SUPERDECODE_STREAMS", value_name = "JSON|FILE")]
-    pub streams: Option<String>,
-
-    /// Seconds a `latest` schema lookup is cached.
-    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
-    pub latest_ttl_secs: u64,
-
-    /// Seconds a "schema not found" answer is cached.
-    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = 30)]
-    pub not_found_ttl_secs: u64,
-
-    /// Milliseconds one Glue lookup may take, retries included.
+    /// Milliseconds one registry lookup may take, retries of throttled, 5xx and timed-out
+    /// calls included (jittered exponential backoff from 50 ms up to 1 s).
     #[arg(long, env = "SUPERDECODE_REGISTRY_TIMEOUT_MS", default_value_t = 5000)]
     pub registry_timeout_ms: u64,
+}
 
+/// The JSON mapping options. Every command takes these (`encode` reads what `decode`
+/// writes under the same options).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MappingSettings {
     /// Avro unions: the branch value, or `{"<type>": value}`.
     #[arg(long, env = "SUPERDECODE_UNIONS", value_enum, default_value_t)]
     pub unions: UnionEncoding,
@@ -128,6 +104,86 @@ pub struct Settings {
     pub int64: NumberOrString,
 }
 
+/// Decoding records: `decode` takes these, and so do `invoke` and Lambda mode.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DecodeSettings {
+    #[command(flatten)]
+    pub source: SourceSettings,
+
+    #[command(flatten)]
+    pub mapping: MappingSettings,
+
+    /// What a record error gives in a Redshift response.
+    #[arg(long, env = "SUPERDECODE_ON_ERROR", value_enum, default_value_t)]
+    pub on_error: OnError,
+
+    /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
+    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
+    pub max_result_bytes: usize,
+
+    /// Largest size a zlib-compressed Glue payload may inflate to.
+    #[arg(long, env = "SUPERDECODE_MAX_INFLATED_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_inflated_bytes: usize,
+
+    /// Deepest nesting a record may reach, counted across every recursive path (records,
+    /// arrays, maps, Protobuf messages, groups, `Any`, `Struct`); deeper is a
+    /// `nesting_too_deep` record error.
+    #[arg(long, env = "SUPERDECODE_MAX_DEPTH", default_value_t = crate::decode::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+
+    /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
+    /// {"clicks": {"registry": "web", "schema": "ClickEvent", "version": 3, "framing": "raw",
+    /// "message": "shop.Click"}}.
+    #[arg(long, env = "SUPERDECODE_STREAMS", value_name = "JSON|FILE")]
+    pub streams: Option<String>,
+
+    /// Seconds a `latest` schema lookup is cached.
+    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
+    pub latest_ttl_secs: u64,
+
+    /// Seconds a "schema not found" answer is cached.
+    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = 30)]
+    pub not_found_ttl_secs: u64,
+
+    /// Registry calls in flight at once per process; more lookups wait for a free slot.
+    #[arg(long, env = "SUPERDECODE_REGISTRY_CONCURRENCY", default_value_t = crate::schema::DEFAULT_REGISTRY_CONCURRENCY)]
+    pub registry_concurrency: usize,
+}
+
+/// Every setting: what `invoke` and Lambda mode take. Each is a flag with an environment
+/// twin, and each command accepts only the flags it honours.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub decode: DecodeSettings,
+
+    /// Largest response in bytes (Lambda's limit is 6,291,456). Rows whose results would
+    /// pass it become `response_too_large` error objects, small enough to always fit.
+    #[arg(long, env = "SUPERDECODE_MAX_RESPONSE_BYTES", default_value_t = crate::redshift::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+}
+
+/// Parses settings from command-line flags, with the environment filling in what they
+/// leave out.
+fn parse_flags<A, I, T>(flags: I) -> Result<A, EnvError>
+where
+    A: clap::Args,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    #[derive(clap::Parser)]
+    #[command(name = "superdecode")]
+    struct Flags<A: clap::Args> {
+        #[command(flatten)]
+        settings: A,
+    }
+    let args = std::iter::once(std::ffi::OsString::from("superdecode"))
+        .chain(flags.into_iter().map(Into::into));
+    <Flags<A> as clap::Parser>::try_parse_from(args)
+        .map(|parsed| parsed.settings)
+        .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+}
+
 impl Settings {
     /// Reads the settings from `SUPERDECODE_*` variables alone (Lambda mode).
     pub fn from_env() -> Result<Self, EnvError> {
@@ -141,27 +197,28 @@ impl Settings {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        #[derive(clap::Parser)]
-        #[command(name = "superdecode")]
-        struct Flags {
-            #[command(flatten)]
-            settings: Settings,
-        }
-        let args = std::iter::once(std::ffi::OsString::from("superdecode"))
-            .chain(flags.into_iter().map(Into::into));
-        <Flags as clap::Parser>::try_parse_from(args)
-            .map(|parsed| parsed.settings)
-            .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+        parse_flags(flags)
     }
 
     /// How batch results become a Redshift response.
     pub fn response_policy(&self) -> ResponsePolicy {
         ResponsePolicy {
-            on_error: self.on_error,
+            on_error: self.decode.on_error,
             max_response_bytes: self.max_response_bytes,
         }
     }
 
+    pub fn json_options(&self) -> JsonOptions {
+        self.decode.mapping.json_options()
+    }
+
+    /// Builds the decoding engine: loads the schema source and sets up the cache.
+    pub async fn engine(&self) -> Result<Engine, EnvError> {
+        self.decode.engine().await
+    }
+}
+
+impl MappingSettings {
     pub fn json_options(&self) -> JsonOptions {
         JsonOptions {
             unions: self.unions,
@@ -175,7 +232,9 @@ impl Settings {
             int64: self.int64,
         }
     }
+}
 
+impl SourceSettings {
     /// The schema source these settings name: the local directory when one is given,
     /// otherwise the AWS Glue Schema Registry.
     pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
@@ -186,7 +245,9 @@ impl Settings {
             ),
         })
     }
+}
 
+impl DecodeSettings {
     /// The per-stream overrides, from inline JSON or a file.
     pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, EnvError> {
         let Some(value) = self.streams.as_deref() else {
@@ -209,17 +270,19 @@ impl Settings {
     /// Builds the decoding engine: loads the schema source and sets up the cache.
     pub async fn engine(&self) -> Result<Engine, EnvError> {
         let cache = SchemaCache::new(
-            self.source().await?,
-            self.json_options(),
+            self.source.source().await?,
+            self.mapping.json_options(),
             CacheSettings {
                 latest_ttl: Duration::from_secs(self.latest_ttl_secs),
                 not_found_ttl: Duration::from_secs(self.not_found_ttl_secs),
+                registry_concurrency: self.registry_concurrency,
+                retry_budget: Duration::from_millis(self.source.registry_timeout_ms),
                 ..CacheSettings::default()
             },
         );
         Ok(Engine::new(
             cache,
-            Streams::new(self.registry.clone(), self.stream_overrides()?),
+            Streams::new(self.source.registry.clone(), self.stream_overrides()?),
             Limits {
                 max_result_bytes: self.max_result_bytes,
                 max_inflated_bytes: self.max_inflated_bytes,

@@ -130,11 +130,30 @@ impl std::error::Error for RecordError {}
 
 /// A failure of the environment (registry, configuration, deadline): fails the batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EnvError(pub String);
+#[error("{message}")]
+pub struct EnvError {
+    message: String,
+    transient: bool,
+}
 
 impl EnvError {
     pub fn new(message: impl Into<String>) -> Self {
-        EnvError(message.into())
+        EnvError {
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// A failure that may pass if the call is made again: throttling, a 5xx answer, a
+    /// timeout, a dropped connection. Registry lookups retry these with backoff.
+    pub fn transient(message: impl Into<String>) -> Self {
+        EnvError {
+            message: message.into(),
+            transient: true,
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 }

@@ -65,6 +65,7 @@ async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>)
         registry_ms = cache.registry_micros as f64 / 1000.0,
         stale_served = cache.stale_served,
         refetches = cache.refetches,
+        registry_retries = cache.retries,
         unknown_fields,
         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
         "batch"

@@ -179,3 +179,97 @@ fn invoke_of_a_malformed_event_prints_the_failure_and_exits_1() {
             .contains("\"arguments\" must be an array")
     );
 }
+
+#[test]
+fn decode_honours_on_error() {
+    let hex = read("samples/framed.hex");
+    let first = hex.lines().next().unwrap();
+    let good = superdecode(&["decode", "--schemas", "schemas", first], None);
+    let good_line = stdout(&good);
+
+    let null = superdecode(
+        &[
+            "decode",
+            "--schemas",
+            "schemas",
+            "--on-error",
+            "null",
+            first,
+            "00",
+            first,
+        ],
+        None,
+    );
+    assert!(null.status.success());
+    let lines: Vec<&str> = std::str::from_utf8(&null.stdout).unwrap().lines().collect();
+    assert_eq!(lines, [good_line.trim(), "null", good_line.trim()]);
+
+    let fail = superdecode(
+        &[
+            "decode",
+            "--schemas",
+            "schemas",
+            "--on-error",
+            "fail",
+            first,
+            "00",
+            first,
+        ],
+        None,
+    );
+    assert_eq!(fail.status.code(), Some(1));
+    assert_eq!(
+        stdout(&fail).trim(),
+        good_line.trim(),
+        "stops at the bad payload"
+    );
+    let stderr = String::from_utf8_lossy(&fail.stderr);
+    assert!(
+        stderr.contains("payload 2") && stderr.contains("short_header"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn commands_reject_the_flags_they_cannot_honour() {
+    // The response limit applies to Redshift responses: `decode` prints lines.
+    let decode = superdecode(
+        &[
+            "decode",
+            "--schemas",
+            "schemas",
+            "--max-response-bytes",
+            "100",
+            "00",
+        ],
+        None,
+    );
+    assert_eq!(decode.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&decode.stderr).contains("--max-response-bytes"),
+        "{}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+    // `encode` writes payloads: no record errors, no limits, no cache.
+    for flag in ["--on-error", "--max-result-bytes", "--latest-ttl-secs"] {
+        let encode = superdecode(
+            &[
+                "encode",
+                "--schemas",
+                "schemas",
+                "--schema",
+                "orders",
+                flag,
+                "1",
+                "{}",
+            ],
+            None,
+        );
+        assert_eq!(encode.status.code(), Some(2), "{flag}");
+        assert!(
+            String::from_utf8_lossy(&encode.stderr).contains(flag),
+            "{flag}: {}",
+            String::from_utf8_lossy(&encode.stderr)
+        );
+    }
+}

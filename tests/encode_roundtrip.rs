@@ -102,19 +102,24 @@ async fn every_framed_avro_fixture_round_trips() {
 #[tokio::test]
 async fn raw_avro_fixtures_round_trip_under_every_option() {
     let source = LocalSource::load(&fixtures().join("schemas")).unwrap();
-    let key = SchemaKey::Named {
-        registry: "fixtures".into(),
-        schema: "all_types".into(),
-        version: superdecode::schema::VersionPin::Latest,
-    };
-    let definition = source.fetch(&key).await.unwrap().unwrap();
     let mut checked = 0;
     for case in cases() {
-        let (Some(expected), Some("all_types")) =
-            (case["expected"].as_str(), case["args"][0].as_str())
-        else {
+        let args = case["args"].as_array().unwrap();
+        let (Some(expected), [stream, _]) = (case["expected"].as_str(), args.as_slice()) else {
             continue;
         };
+        let stream = stream.as_str().unwrap();
+        let key = SchemaKey::Named {
+            registry: "fixtures".into(),
+            schema: stream.into(),
+            version: superdecode::schema::VersionPin::Latest,
+        };
+        let Some(definition) = source.fetch(&key).await.unwrap() else {
+            continue;
+        };
+        if definition.format != superdecode::decode::DataFormat::Avro {
+            continue;
+        }
         let settings = Settings::from_flags(flags(&case)).unwrap();
         let encoder = Encoder::new(
             &definition,
@@ -127,11 +132,11 @@ async fn raw_avro_fixtures_round_trip_under_every_option() {
         let payload = encoder
             .encode(expected)
             .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
-        let decoded = decode_one(&settings, json!(["all_types", hex::encode(payload)])).await;
+        let decoded = decode_one(&settings, json!([stream, hex::encode(payload)])).await;
         assert_eq!(decoded, expected, "{}", case["name"]);
         checked += 1;
     }
-    assert!(checked >= 24, "only {checked} raw cases");
+    assert!(checked >= 26, "only {checked} raw cases");
 }
 
 #[tokio::test]

@@ -64,7 +64,19 @@ pub struct CacheSettings {
     pub not_found_ttl: Duration,
     /// At most one forced refetch of a key's latest per this window.
     pub refetch_window: Duration,
+    /// Registry calls in flight at once, across every batch of the process.
+    pub registry_concurrency: usize,
+    /// How long one lookup may keep retrying transient failures (throttling, 5xx,
+    /// timeouts), with jittered exponential backoff.
+    pub retry_budget: Duration,
 }
+
+/// First backoff after a transient registry failure; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Default for [`CacheSettings::registry_concurrency`].
+pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 8;
 
 impl Default for CacheSettings {
     fn default() -> Self {
@@ -72,6 +84,8 @@ impl Default for CacheSettings {
             latest_ttl: Duration::from_secs(300),
             not_found_ttl: Duration::from_secs(30),
             refetch_window: Duration::from_secs(10),
+            registry_concurrency: DEFAULT_REGISTRY_CONCURRENCY,
+            retry_budget: Duration::from_secs(5),
         }
     }
 }
@@ -85,6 +99,8 @@ pub struct CacheStats {
     pub registry_micros: u64,
     pub stale_served: u64,
     pub refetches: u64,
+    /// Registry calls made again after a transient failure.
+    pub retries: u64,
 }
 
 impl std::ops::Sub for CacheStats {
@@ -97,6 +113,7 @@ impl std::ops::Sub for CacheStats {
             registry_micros: self.registry_micros - before.registry_micros,
             stale_served: self.stale_served - before.stale_served,
             refetches: self.refetches - before.refetches,
+            retries: self.retries - before.retries,
         }
     }
 }
@@ -109,6 +126,7 @@ struct Counters {
     registry_micros: AtomicU64,
     stale_served: AtomicU64,
     refetches: AtomicU64,
+    retries: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -130,6 +148,10 @@ pub struct SchemaCache {
     last_good: Cache<SchemaKey, Arc<CompiledSchema>>,
     not_found: Cache<SchemaKey, ()>,
     recently_refetched: Cache<SchemaKey, ()>,
+    /// Bounds registry calls in flight, so a batch of many unknown IDs queues its lookups
+    /// instead of bursting them at the registry.
+    registry_slots: tokio::sync::Semaphore,
+    retry_budget: Duration,
     counters: Counters,
 }
 
@@ -147,6 +169,8 @@ impl SchemaCache {
             last_good: bounded(None),
             not_found: bounded(Some(settings.not_found_ttl)),
             recently_refetched: bounded(Some(settings.refetch_window)),
+            registry_slots: tokio::sync::Semaphore::new(settings.registry_concurrency.max(1)),
+            retry_budget: settings.retry_budget,
             counters: Counters::default(),
         }
     }
@@ -165,6 +189,7 @@ impl SchemaCache {
             registry_micros: read(&c.registry_micros),
             stale_served: read(&c.stale_served),
             refetches: read(&c.refetches),
+            retries: read(&c.retries),
         }
     }
 
@@ -240,14 +265,11 @@ impl SchemaCache {
     }
 
     async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {
-        bump(&self.counters.registry_calls, 1);
-        let started = Instant::now();
-        let fetched = self.source.fetch(key).await;
-        bump(
-            &self.counters.registry_micros,
-            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        );
-        let definition = fetched.map_err(Miss::Env)?.ok_or(Miss::NotFound)?;
+        let definition = self
+            .fetch(key)
+            .await
+            .map_err(Miss::Env)?
+            .ok_or(Miss::NotFound)?;
         let aliases = aliases(&definition);
         let compiled = Arc::new(compile(definition, &self.options).map_err(Miss::Env)?);
         for alias in aliases.into_iter().filter(|alias| alias != key) {
@@ -260,6 +282,50 @@ impl SchemaCache {
         }
         Ok(compiled)
     }
+}
+
+impl SchemaCache {
+    /// One registry lookup: waits for a free registry slot, and retries transient failures
+    /// with full-jitter exponential backoff until the retry budget is spent.
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+        let started = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let fetched = {
+                let _slot = self
+                    .registry_slots
+                    .acquire()
+                    .await
+                    .map_err(|_| EnvError::new("the registry call queue is closed"))?;
+                bump(&self.counters.registry_calls, 1);
+                let call_started = Instant::now();
+                let fetched = self.source.fetch(key).await;
+                bump(
+                    &self.counters.registry_micros,
+                    u64::try_from(call_started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                );
+                fetched
+            };
+            match fetched {
+                Err(e) if e.is_transient() && started.elapsed() + backoff < self.retry_budget => {
+                    bump(&self.counters.retries, 1);
+                    tracing::debug!(schema = %key, error = %e, "transient registry failure; retrying");
+                    tokio::time::sleep(jitter(backoff)).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A random duration in `[0, max)` ("full jitter"), so that lookups throttled together
+/// do not retry together.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new().hash_one(Instant::now());
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX).max(1);
+    Duration::from_nanos(random % nanos)
 }
 
 fn bounded<V: Clone + Send + Sync + 'static>(ttl: Option<Duration>) -> Cache<SchemaKey, V> {

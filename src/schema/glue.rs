@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use aws_sdk_glue::Client;
-use aws_sdk_glue::error::{DisplayErrorContext, SdkError};
+use aws_sdk_glue::config::http::HttpResponse;
+use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{
     DataFormat as GlueFormat, SchemaId as GlueSchemaId, SchemaVersionNumber,
 };
@@ -27,7 +28,7 @@ pub struct GlueSource {
 
 impl GlueSource {
     /// A source configured from the standard AWS chain, with `timeout` for each
-    /// `GetSchemaVersion` call, retries included.
+    /// `GetSchemaVersion` call.
     pub async fn from_env(timeout: Duration) -> Self {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .operation_timeout(timeout)
@@ -36,14 +37,22 @@ impl GlueSource {
             .timeout_config(timeouts)
             .load()
             .await;
-        GlueSource {
-            client: Client::new(&config),
-        }
+        Self::from_client(Client::new(&config))
     }
 
-    /// A source over a ready-made client (tests, custom configuration).
+    /// A source over a ready-made client (tests, custom configuration). The SDK's own
+    /// retries are turned off: the schema cache retries transient failures itself, within
+    /// its bound on concurrent calls and its retry budget, so a call is never retried by two
+    /// layers at once.
     pub fn from_client(client: Client) -> Self {
-        GlueSource { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        GlueSource {
+            client: Client::from_conf(config),
+        }
     }
 }
 
@@ -52,6 +61,35 @@ fn names_from_arn(arn: &str) -> Option<(String, String)> {
     let (_, path) = arn.split_once(":schema/")?;
     let (registry, schema) = path.split_once('/')?;
     Some((registry.to_owned(), schema.to_owned()))
+}
+
+/// Whether a failed call may pass if made again: throttling, a 5xx answer, a timeout or a
+/// connection that failed. Access denied and invalid requests are not.
+fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let throttled = matches!(
+                service.err().code(),
+                Some(
+                    "ThrottlingException"
+                        | "Throttling"
+                        | "TooManyRequestsException"
+                        | "RequestLimitExceeded"
+                        | "InternalServiceException"
+                        | "ServiceUnavailable"
+                )
+            );
+            throttled || is_retryable_status(service.raw().status().as_u16())
+        }
+        _ => false,
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    status == 429 || status >= 500
 }
 
 #[async_trait::async_trait]
@@ -90,10 +128,12 @@ impl SchemaSource for GlueSource {
                 return Ok(None);
             }
             Err(e) => {
-                return Err(EnvError::new(format!(
-                    "Glue GetSchemaVersion failed: {}",
-                    DisplayErrorContext(&e)
-                )));
+                let message = format!("Glue GetSchemaVersion failed: {}", DisplayErrorContext(&e));
+                return Err(if is_transient(&e) {
+                    EnvError::transient(message)
+                } else {
+                    EnvError::new(message)
+                });
             }
         };
         let incomplete = |what: &str| {

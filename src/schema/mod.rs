@@ -13,7 +13,9 @@ use crate::decode::DataFormat;
 use crate::error::EnvError;
 use crate::frame::SchemaId;
 
-pub use cache::{CacheSettings, CacheStats, CompiledSchema, Lookup, SchemaCache};
+pub use cache::{
+    CacheSettings, CacheStats, CompiledSchema, DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
+};
 
 /// Which version of a named schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,7 +72,8 @@ pub struct SchemaDefinition {
 #[async_trait::async_trait]
 pub trait SchemaSource: Send + Sync {
     /// Fetches the definition for `key`. `Ok(None)` means the source answered that it has
-    /// no such schema; `Err` means it could not answer (unreachable, throttled, denied).
+    /// no such schema; `Err` means it could not answer (unreachable, throttled, denied),
+    /// [`EnvError::transient`] when asking again may succeed.
     async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError>;
 
     /// A short description for messages, e.g. `local schema directory ./schemas`.

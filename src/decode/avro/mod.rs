@@ -187,6 +187,22 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
+    /// Refuses a value whose JSON text (never shorter than its `len` bytes of input) would
+    /// pass the result-size cap, before anything of it is written.
+    fn ensure_room(&self, len: usize) -> Result<(), Failure> {
+        if self.out.len().saturating_add(len) > self.max_len {
+            return Err(fail(
+                ErrorCode::ResultTooLarge,
+                format!(
+                    "JSON result exceeds {} bytes (a {len}-byte value at offset {})",
+                    self.max_len,
+                    self.reader.position()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn value(&mut self, id: NodeId) -> Result<(), Failure> {
         let nodes = self.nodes;
         match &nodes[id] {
@@ -205,6 +221,7 @@ impl Walk<'_, '_> {
             }
             Node::Bytes => {
                 let data = self.reader.bytes()?;
+                self.ensure_room(data.len())?;
                 json_text::push_bytes(self.out, data, self.options.bytes);
             }
             Node::String => {
@@ -216,10 +233,12 @@ impl Walk<'_, '_> {
                         format!("string at offset {start} is not valid UTF-8: {e}"),
                     )
                 })?;
+                self.ensure_room(text.len())?;
                 json_text::push_str_literal(self.out, text);
             }
             Node::Fixed(size) => {
                 let data = self.reader.take(*size)?;
+                self.ensure_room(data.len())?;
                 json_text::push_bytes(self.out, data, self.options.bytes);
             }
             Node::Enum(symbols) => {
@@ -449,6 +468,7 @@ impl Walk<'_, '_> {
                         format!("map key at offset {start} is not valid UTF-8: {e}"),
                     )
                 })?;
+                self.ensure_room(key.len())?;
                 json_text::push_str_literal(self.out, key);
                 self.out.push(':');
                 self.value(values)

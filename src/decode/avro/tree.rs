@@ -175,18 +175,22 @@ impl Compiler {
                 self.nodes[id] = Node::Record(fields.into());
                 return Ok(id);
             }
+            // A named type with a logical type is that logical type wherever its name is
+            // used again, so the name is bound to the logical node, not to the plain fixed.
             Schema::Decimal(d) => {
-                let fixed_size = match &d.inner {
-                    InnerDecimalSchema::Bytes => None,
-                    InnerDecimalSchema::Fixed(f) => {
-                        self.named(&f.name, Node::Fixed(f.size));
-                        Some(f.size)
-                    }
-                };
-                Node::Decimal {
-                    scale: d.scale,
-                    fixed_size,
-                }
+                return Ok(match &d.inner {
+                    InnerDecimalSchema::Bytes => self.push(Node::Decimal {
+                        scale: d.scale,
+                        fixed_size: None,
+                    }),
+                    InnerDecimalSchema::Fixed(f) => self.named(
+                        &f.name,
+                        Node::Decimal {
+                            scale: d.scale,
+                            fixed_size: Some(f.size),
+                        },
+                    ),
+                });
             }
             Schema::BigDecimal => Node::BigDecimal,
             Schema::Uuid(UuidSchema::String) => Node::UuidString,
@@ -195,8 +199,7 @@ impl Compiler {
                 if f.size != 16 {
                     return Err(format!("uuid on fixed of size {}, not 16", f.size));
                 }
-                self.named(&f.name, Node::Fixed(16));
-                Node::UuidBinary { fixed: true }
+                return Ok(self.named(&f.name, Node::UuidBinary { fixed: true }));
             }
             Schema::Date => Node::Date,
             Schema::TimeMillis => Node::Time(Unit::Millis),
@@ -211,8 +214,7 @@ impl Compiler {
                 if f.size != 12 {
                     return Err(format!("duration on fixed of size {}, not 12", f.size));
                 }
-                self.named(&f.name, Node::Fixed(12));
-                Node::Duration
+                return Ok(self.named(&f.name, Node::Duration));
             }
             Schema::Ref { name } => {
                 let full = full_name(name);
