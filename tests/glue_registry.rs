@@ -508,3 +508,201 @@ async fn protobuf_and_json_schemas_from_glue_decode_framed_records() {
         }
     }
 }
+
+/// A loopback proxy in front of moto that injects what moto cannot: latency on every
+/// call, and throttling (`ThrottlingException`, as Glue answers a burst) on a share of
+/// them. It counts the calls in flight at once, which is what a registry feels.
+struct FaultProxy {
+    port: u16,
+    stats: Arc<ProxyStats>,
+}
+
+#[derive(Default)]
+struct ProxyStats {
+    in_flight: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    requests: std::sync::atomic::AtomicUsize,
+    throttled: std::sync::atomic::AtomicUsize,
+}
+
+impl FaultProxy {
+    /// Forwards to moto after `delay`; when `throttle_every` is `Some(n)`, every n-th
+    /// request is answered with a throttling error instead.
+    fn start(moto_port: u16, delay: Duration, throttle_every: Option<usize>) -> FaultProxy {
+        use std::sync::atomic::Ordering::SeqCst;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stats = Arc::new(ProxyStats::default());
+        let shared = Arc::clone(&stats);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let stats = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let mut reader = std::io::BufReader::new(client.try_clone().unwrap());
+                    let mut client = client;
+                    while let Some(request) = read_request(&mut reader) {
+                        let n = stats.requests.fetch_add(1, SeqCst) + 1;
+                        let now = stats.in_flight.fetch_add(1, SeqCst) + 1;
+                        stats.peak.fetch_max(now, SeqCst);
+                        std::thread::sleep(delay);
+                        let response = if throttle_every.is_some_and(|every| n % every == 0) {
+                            stats.throttled.fetch_add(1, SeqCst);
+                            let body =
+                                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                            format!(
+                                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                                 x-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .into_bytes()
+                        } else {
+                            forward(moto_port, &request)
+                        };
+                        stats.in_flight.fetch_sub(1, SeqCst);
+                        if std::io::Write::write_all(&mut client, &response).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FaultProxy { port, stats }
+    }
+
+    fn client(&self) -> aws_sdk_glue::Client {
+        let config = aws_sdk_glue::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(format!("http://127.0.0.1:{}", self.port))
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build();
+        aws_sdk_glue::Client::from_conf(config)
+    }
+
+    fn engine(&self, settings: CacheSettings) -> Engine {
+        let source = Arc::new(GlueSource::from_client(self.client()));
+        Engine::new(
+            SchemaCache::new(source, JsonOptions::default(), settings),
+            Streams::new("reg".to_owned(), HashMap::new()),
+            Limits {
+                max_result_bytes: 65_535,
+                max_inflated_bytes: 1 << 20,
+                max_depth: superdecode::decode::DEFAULT_MAX_DEPTH,
+            },
+        )
+    }
+
+    fn stat(&self, counter: &std::sync::atomic::AtomicUsize) -> usize {
+        counter.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// One HTTP/1.1 request (headers and a Content-Length body), or `None` at end of stream.
+fn read_request(reader: &mut impl std::io::BufRead) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = n.trim().parse().ok()?;
+        }
+        // Each forwarded request gets its own upstream connection.
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            head.extend_from_slice(line.as_bytes());
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let blank = head.len() - 2;
+    head.truncate(blank);
+    head.extend_from_slice(b"Connection: close\r\n\r\n");
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    head.extend_from_slice(&body);
+    Some(head)
+}
+
+fn forward(port: u16, request: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut upstream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    upstream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response).unwrap();
+    response
+}
+
+fn unknown_glue_frame(i: u32) -> String {
+    format!(
+        "0300{:032x}{BODY_V1}",
+        0xdead_0000_0000_0000_0000_0000_0000_0000u128 + u128::from(i)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hundreds_of_unknown_ids_in_one_batch_queue_within_the_concurrency_bound() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let proxy = FaultProxy::start(moto.port, Duration::from_millis(50), None);
+    let engine = proxy.engine(CacheSettings::default());
+    let mut rows: Vec<Value> = (0..300).map(|i| json!([unknown_glue_frame(i)])).collect();
+    rows.push(json!([glue_frame(&v1, BODY_V1)]));
+    let started = std::time::Instant::now();
+    let answer = results(&batch(&engine, rows).await);
+    let elapsed = started.elapsed();
+    let not_found = answer
+        .iter()
+        .filter(|r| r.contains("\"schema_not_found\""))
+        .count();
+    assert_eq!(not_found, 300, "{:?}", &answer[..3]);
+    assert_eq!(answer[300], ID5, "the known record decodes");
+    let peak = proxy.stat(&proxy.stats.peak);
+    let calls = proxy.stat(&proxy.stats.requests);
+    eprintln!(
+        "300 unknown IDs + 1 known: {calls} registry calls, peak {peak} in flight, {} ms",
+        elapsed.as_millis()
+    );
+    assert!(
+        peak <= superdecode::schema::DEFAULT_REGISTRY_CONCURRENCY,
+        "peak {peak} concurrent registry calls"
+    );
+    assert_eq!(calls, 301, "one call per distinct ID");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_that_throttles_every_other_call_still_gets_the_batch_through() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let v2 = moto.register(V2).await;
+    let v3 = moto.register(V3).await;
+    let proxy = FaultProxy::start(moto.port, Duration::from_millis(5), Some(2));
+    let engine = proxy.engine(CacheSettings::default());
+    let mut rows: Vec<Value> = (0..40).map(|i| json!([unknown_glue_frame(i)])).collect();
+    rows.push(json!([glue_frame(&v1, BODY_V1)]));
+    rows.push(json!([glue_frame(&v2, BODY_V2)]));
+    rows.push(json!([glue_frame(&v3, BODY_V3)]));
+    let before = engine.schemas().stats();
+    let answer = results(&batch(&engine, rows).await);
+    let stats = engine.schemas().stats() - before;
+    assert_eq!(&answer[40..], [ID5, ID5_NOTE, ID5_NOTE_N]);
+    assert!(
+        answer[..40]
+            .iter()
+            .all(|r| r.contains("\"schema_not_found\""))
+    );
+    let throttled = proxy.stat(&proxy.stats.throttled);
+    eprintln!(
+        "throttled {throttled} of {} calls; {} retries",
+        proxy.stat(&proxy.stats.requests),
+        stats.retries
+    );
+    assert!(throttled >= 20, "the proxy throttled {throttled} calls");
+    assert_eq!(
+        stats.retries as usize, throttled,
+        "every throttled call was retried"
+    );
+}
