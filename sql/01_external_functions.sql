@@ -18,8 +18,11 @@
 -- Batch limits: Lambda's request and response are each at most 6 MB. Hex doubles the
 -- record size and JSON is usually 1-3x the binary size, so MAX_BATCH_SIZE 2 MB keeps
 -- responses well under 6 MB for typical records. If your records decode to much larger
--- JSON, lower it; MAX_BATCH_ROWS 90 bounds a response under 6 MB whatever the records,
--- since each result is at most 65,535 bytes.
+-- JSON (zlib-compressed Glue records can inflate a lot), lower it; MAX_BATCH_ROWS 90
+-- bounds a response under 6 MB whatever the records, since each result is at most 65,535
+-- bytes. Should a batch still be too large, superdecode never sends an oversized response
+-- (Lambda would reject it and the view would stall): the rows that do not fit come back
+-- as response_too_large dead letters, which the VOLATILE twin below repairs.
 
 -- (hex): the payload carries its schema ID (Glue header, Confluent framing or Avro
 -- single-object encoding), detected automatically.
@@ -55,3 +58,22 @@ MAX_BATCH_SIZE 2 MB;
 -- samples/redshift-event.json. For your own schema, craft a payload with
 -- `superdecode encode`.
 SELECT JSON_PARSE(f_superdecode('clickstream', '4830303030303030302d303030302d303030302d303030302d30303030356131653030303000babafffac06802d0410c732d303030303868747470733a2f2f73686f702e6578616d706c652e636f6d2f702f300006694f530c5361666172698c06980d0000')) AS decoded;
+
+-- The VOLATILE twin: the same Lambda, for repairs only. A materialized view never calls an
+-- IMMUTABLE function again for a row it has stored, so a dead letter whose cause has passed
+-- (response_too_large: the batch was too large; schema_not_found: the schema was
+-- registered late) is decoded again through this function, in small batches, by the
+-- repair query in 05_dead_letters.sql. Never use it in a materialized view.
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode_volatile(VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+VOLATILE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_ROWS 50;
+
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode_volatile(VARCHAR(MAX), VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+VOLATILE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_ROWS 50;
