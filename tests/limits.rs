@@ -129,10 +129,7 @@ async fn hostile_payloads_give_their_error_objects() {
     }
     deep_list.extend_from_slice(&[0x02, 0x00]);
     // A tree 10,000 arrays deep: each level is a block of one child.
-    let mut deep_tree = Vec::new();
-    for _ in 0..10_000 {
-        deep_tree.push(0x02);
-    }
+    let deep_tree = vec![0x02; 10_000];
     let bad_utf8 = avro_string(b"caf\xc3\x28");
     let cut_zlib = {
         let full = glue_zlib(TEXT_ID, &avro_string(b"hello world"));
