@@ -285,11 +285,7 @@ impl<'a> Writer<'a> {
             Some(inner_type) => {
                 let inner = DynamicMessage::decode(inner_type, bytes.as_ref())
                     .map_err(|e| invalid(format!("Any of type {type_url} does not decode: {e}")))?;
-                if inner
-                    .descriptor()
-                    .full_name()
-                    .starts_with("google.protobuf.")
-                {
+                if super::wkt::Wkt::of(inner.descriptor().full_name()).is_some() {
                     self.out.push_str(",\"value\":");
                     self.message(&inner)?;
                 } else {
