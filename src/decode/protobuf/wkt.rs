@@ -70,7 +70,7 @@ pub fn push_time(out: &mut String, wkt: Wkt, seconds: i64, nanos: i32) -> Result
         "Duration"
     };
     Err(invalid(format!(
-        "{name} {seconds}s {nanos}ns is out of the range ProtoJSON can represent"
+        "{name} {seconds}s {nanos}ns has no ProtoJSON form: it is out of range"
     )))
 }
 
