@@ -7,13 +7,14 @@
 //! (protox for the protocol, superdecode's own decoder for the test messages), from the
 //! protobuf source tree named by `SUPERDECODE_CONFORMANCE_SRC`.
 //!
-//! Only what superdecode does is answered: protobuf binary input → JSON output, through
-//! the product decoder with ProtoJSON options (json_name field names, default values
-//! omitted, 64-bit integers as strings, enums as names, NaN/Infinity as strings). A record
-//! error is a `serialize_error` when the binary was valid but has no ProtoJSON form (the
-//! decoder's message says "has no ProtoJSON form": Timestamp/Duration out of range,
-//! FieldMask paths that do not round-trip), and a `parse_error` otherwise. Everything else
-//! (JSON or text input, binary or text output) is `skipped`.
+//! Only what superdecode does is answered: every protobuf binary input is decoded by the
+//! product decoder with ProtoJSON options (json_name field names, default values omitted,
+//! 64-bit integers as strings, enums as names, NaN/Infinity as strings). A record error is
+//! a `parse_error` (invalid binary), except that when JSON was asked for and the message
+//! says "has no ProtoJSON form" (Timestamp/Duration out of range, FieldMask paths that do
+//! not round-trip) it is a `serialize_error`. A successful decode answers a JSON request
+//! with the JSON; other outputs (binary re-serialization, text format) are `skipped`, as is
+//! every JSON or text input.
 
 use std::io::{Read, Write};
 use std::sync::atomic::AtomicU64;
@@ -126,13 +127,6 @@ fn answer(
     let Some(payload) = payload else {
         return skip("superdecode reads protobuf binary input only");
     };
-    if output != JSON {
-        return skip(if output == PROTOBUF {
-            "superdecode writes JSON only"
-        } else {
-            "superdecode writes JSON only (no text format or JSPB)"
-        });
-    }
     let decoder = match message_type.as_str() {
         "protobuf_test_messages.proto3.TestAllTypesProto3" => proto3,
         "protobuf_test_messages.proto2.TestAllTypesProto2" => proto2,
@@ -146,11 +140,18 @@ fn answer(
         ..DecodeContext::default()
     };
     let mut out = String::new();
-    match decoder.decode(&payload, &ctx, &mut out) {
-        Ok(()) => ("json_payload", Value::String(out)),
-        Err(e) if e.message.contains("has no ProtoJSON form") => {
+    // Every binary input is decoded, whatever output is asked for, so that invalid input
+    // is a parse error; only JSON output can be answered with the result.
+    let result = decoder.decode(&payload, &ctx, &mut out);
+    match (result, output) {
+        (Ok(()), JSON) => ("json_payload", Value::String(out)),
+        (Err(e), JSON) if e.message.contains("has no ProtoJSON form") => {
             ("serialize_error", Value::String(e.to_string()))
         }
-        Err(e) => ("parse_error", Value::String(e.to_string())),
+        (Err(e), _) if !e.message.contains("has no ProtoJSON form") => {
+            ("parse_error", Value::String(e.to_string()))
+        }
+        (_, PROTOBUF) => skip("superdecode writes JSON only (binary input decoded fine)"),
+        _ => skip("superdecode writes JSON only (no text format or JSPB)"),
     }
 }

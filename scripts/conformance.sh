@@ -18,28 +18,7 @@ work=$root/target/conformance
 mkdir -p "$work"
 
 echo "== protobuf v21.5 sources (crates.io: protobuf-src =1.1.0+21.5)"
-fetcher=$work/fetch
-if [ ! -f "$fetcher/Cargo.toml" ]; then
-  mkdir -p "$fetcher/src"
-  cat > "$fetcher/Cargo.toml" <<'EOF'
-[package]
-name = "fetch-protobuf-src"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-protobuf-src = "=1.1.0+21.5"
-
-[workspace]
-EOF
-  : > "$fetcher/src/lib.rs"
-fi
-(cd "$fetcher" && cargo fetch --quiet)
-src=$(cd "$fetcher" && cargo metadata --format-version 1 --quiet |
-  python3 -c 'import json,sys; m=json.load(sys.stdin); print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="protobuf-src"))')
-src=$(dirname "$src")/protobuf
-[ -f "$src/conformance/conformance.proto" ] || { echo "no conformance/ in $src" >&2; exit 1; }
+src=$(scripts/protobuf-src.sh)
 echo "sources: $src"
 
 echo "== build tools (Debian protoc, libprotobuf, jsoncpp)"
