@@ -31,7 +31,8 @@
 //! of the ancestors of the current message, plus the output). Every nested message,
 //! group, `Any` payload and `Struct`/`Value`/`ListValue` counts one level against
 //! [`DecodeContext::max_depth`](crate::decode::DecodeContext), and skipping an unknown
-//! group does too, so the stack is bounded as well. Lengths are checked against the
+//! group does too, so the stack is bounded as well: the decoder recurses once per level,
+//! so it also caps the depth at [`MAX_SUPPORTED_DEPTH`] whatever the setting says. Lengths are checked against the
 //! bytes that remain before they are used; no allocation is sized from the input. The
 //! result size is checked after every value, so an oversized result stops at once.
 
@@ -465,11 +466,21 @@ impl<'b> Reader<'b> {
     }
 }
 
+/// The deepest nesting the decoder accepts whatever `--max-depth` says: the decoder
+/// recurses once per level, and this many levels fit comfortably in a 2 MiB thread stack
+/// (tokio's worker default) even in a debug build (about 3 KiB per level there).
+pub const MAX_SUPPORTED_DEPTH: usize = 400;
+
 fn too_deep(max_depth: usize) -> RecordError {
+    let cap = if max_depth == MAX_SUPPORTED_DEPTH {
+        "; the Protobuf decoder allows at most 400 whatever --max-depth says"
+    } else {
+        ""
+    };
     RecordError::new(
         ErrorCode::NestingTooDeep,
         format!(
-            "the record nests deeper than {max_depth} levels (messages, groups, Any, Struct and Value all count)"
+            "the record nests deeper than {max_depth} levels (messages, groups, Any, Struct and Value all count{cap})"
         ),
     )
 }
@@ -493,12 +504,13 @@ enum MapKey<'b> {
 }
 
 impl<'a> Decoder<'a> {
+    /// `max_depth` is capped at [`MAX_SUPPORTED_DEPTH`].
     pub fn new(plan: &'a Plan, out: &'a mut String, max_len: usize, max_depth: usize) -> Self {
         Decoder {
             plan,
             out,
             max_len,
-            max_depth,
+            max_depth: max_depth.min(MAX_SUPPORTED_DEPTH),
             unknown_fields: 0,
         }
     }
