@@ -71,11 +71,16 @@ fn run() -> Result<(), String> {
 
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
+    let mut answers: std::collections::BTreeMap<&str, usize> = Default::default();
     loop {
         let mut len = [0u8; 4];
         match stdin.read_exact(&mut len) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                // What the testee answered, for docs/conformance.md.
+                eprintln!("conformance_testee answered: {answers:?}");
+                return Ok(());
+            }
             Err(e) => return Err(e.to_string()),
         }
         let mut request = vec![0u8; u32::from_le_bytes(len) as usize];
@@ -83,6 +88,7 @@ fn run() -> Result<(), String> {
         let request = DynamicMessage::decode(request_type.clone(), request.as_slice())
             .map_err(|e| format!("bad request: {e}"))?;
         let (field, value) = answer(&request, &proto3, &proto2);
+        *answers.entry(field).or_default() += 1;
         let mut response = DynamicMessage::new(response_type.clone());
         response.set_field_by_name(field, value);
         let bytes = response.encode_to_vec();

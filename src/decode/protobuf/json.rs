@@ -1,5 +1,6 @@
-//! A decoded Protobuf message → JSON text: the ProtoJSON mapping with analytics defaults
-//! (DESIGN.md, "JSON mapping"), each with its option:
+//! The reference writer (tests only, see [`super::ProtobufDecoder::decode_reference`]): a
+//! `prost-reflect` `DynamicMessage` → JSON text: the ProtoJSON mapping with analytics
+//! defaults, each with its option:
 //!
 //! * fields are named by their proto name (option: `json_name`);
 //! * fields without presence are emitted at their default value (option: omitted); fields

@@ -3,8 +3,15 @@
 //! The Glue Schema Registry stores Protobuf schemas as `.proto` text, so there is no
 //! generated code: [`ProtobufDecoder::new`] compiles the text with `protox` (the
 //! well-known types resolve as imports) into a `prost-reflect` descriptor pool, once per
-//! schema version. Each record then decodes into a `DynamicMessage` that [`json`] writes
-//! out.
+//! schema version, and the pool into a decoder tree (`wire`: one plan per message, field
+//! number → kind, wire type, JSON key) that reads each record's wire format and writes
+//! the JSON directly, with no intermediate message. Its design, the wire semantics it
+//! implements and its limits (depth, memory, result size) are described in `wire`;
+//! `wkt` holds the one table of well-known types with a JSON form of their own.
+//!
+//! [`ProtobufDecoder::decode_reference`] keeps the older path (`prost-reflect` parses a
+//! `DynamicMessage`, `json` writes it) as an independent reference for tests; the
+//! product never uses it.
 //!
 //! Which message a record holds:
 //!

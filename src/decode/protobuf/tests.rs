@@ -2,7 +2,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::*;
 
-/// DESIGN.md's example: B=0, B.A=1, B.A.D=2, B.C=3 (sorted by full name, nested included).
+/// The README's example: B=0, B.A=1, B.A.D=2, B.C=3 (sorted by full name, nested included).
 const NESTED: &str = r#"
 syntax = "proto3";
 message B {
