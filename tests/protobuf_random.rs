@@ -2,7 +2,9 @@
 //!
 //! * random `TestAllTypesProto3` messages (protobuf v21.5's conformance schema) made and
 //!   printed by Google's Python runtime (`tests/fixtures/random_proto3.py`, fixed seed),
-//!   compared as JSON values with superdecode's output in two option sets;
+//!   compared as JSON values with superdecode's output in two option sets; a third of the
+//!   records are two messages concatenated (protobuf's merge), a fifth carry known fields
+//!   with the wrong wire type, and those Google's printer refuses must be refused;
 //! * the same messages, and every Protobuf fixture case, decoded again by the reference
 //!   path (`prost-reflect`'s `DynamicMessage` written with the same mapping), compared as
 //!   exact text, so the wire decoder keeps the field order and spelling byte for byte.
@@ -125,9 +127,21 @@ fn random_messages_match_googles_python_json() {
     .unwrap();
     let cases = data["cases"].as_array().unwrap();
     assert!(cases.len() >= 1000, "only {} random messages", cases.len());
-    let mut compared = 0;
+    let (mut compared, mut refused, mut merged, mut wrong_wire) = (0, 0, 0, 0);
     for (i, case) in cases.iter().enumerate() {
         let body = hex::decode(case["hex"].as_str().unwrap()).unwrap();
+        merged += usize::from(case.get("merged").is_some());
+        if let Some(why) = case.get("error") {
+            // Google's printer refuses these bytes; so must superdecode.
+            for decoder in [&product, &protojson] {
+                let result = decode(decoder, &body, WireFormat::Raw, Some(MESSAGE), false);
+                let err =
+                    result.expect_err(&format!("message {i}: MessageToDict refuses it ({why})"));
+                assert_eq!(err.code.as_str(), "decode_failed", "message {i}: {err}");
+            }
+            refused += 1;
+            continue;
+        }
         for (decoder, key) in [(&product, "product"), (&protojson, "protojson")] {
             let got = decode(decoder, &body, WireFormat::Raw, Some(MESSAGE), false)
                 .unwrap_or_else(|e| panic!("message {i} ({key}): {e}"));
@@ -142,16 +156,30 @@ fn random_messages_match_googles_python_json() {
         }
         // The reference path prints the same text, where it is not itself wrong: it drops
         // -0.0 when defaults are omitted, so only the option set that emits defaults.
-        let reference = decode(&product, &body, WireFormat::Raw, Some(MESSAGE), true)
-            .unwrap_or_else(|e| panic!("message {i} (reference): {e}"));
+        // prost-reflect rejects a known field with the wrong wire type: no reference there.
+        let reference = decode(&product, &body, WireFormat::Raw, Some(MESSAGE), true);
+        if case.get("wrong_wire_type").is_some() {
+            assert!(
+                reference.is_err(),
+                "message {i}: the reference accepted a wrong wire type"
+            );
+            wrong_wire += 1;
+            continue;
+        }
+        let reference = reference.unwrap_or_else(|e| panic!("message {i} (reference): {e}"));
         let ours = decode(&product, &body, WireFormat::Raw, Some(MESSAGE), false).unwrap();
         assert_eq!(
             ours, reference,
             "message {i}: wire decoder vs DynamicMessage"
         );
     }
+    assert!(
+        merged >= 300 && wrong_wire >= 200,
+        "{merged} merged, {wrong_wire} wrong wire types"
+    );
     eprintln!(
-        "{compared} JSON comparisons over {} random messages",
+        "{} random records ({merged} merged from two messages, {wrong_wire} with wrong wire types): \
+         {compared} JSON comparisons with MessageToDict, {refused} refused by both",
         cases.len()
     );
 }
