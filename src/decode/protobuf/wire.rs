@@ -168,15 +168,18 @@ impl Plan {
         let enums = pool
             .all_enums()
             .map(|e| {
-                let mut names: Vec<(i32, Box<str>)> = Vec::new();
-                for value in e.values() {
-                    let number = value.number();
-                    if names.iter().all(|(n, _)| *n != number) {
-                        let name = e.get_value(number).map_or(value.clone(), |v| v);
-                        names.push((number, json_text::str_literal(name.name())));
-                    }
-                }
-                names.sort_by_key(|(n, _)| *n);
+                let mut numbers: Vec<i32> = e.values().map(|v| v.number()).collect();
+                numbers.sort_unstable();
+                numbers.dedup();
+                // An aliased number is written with the name prost-reflect picks for it
+                // (the first declared), as ProtoJSON does.
+                let names = numbers
+                    .into_iter()
+                    .filter_map(|n| {
+                        e.get_value(n)
+                            .map(|v| (n, json_text::str_literal(v.name())))
+                    })
+                    .collect();
                 EnumPlan {
                     names,
                     null_value: e.full_name() == "google.protobuf.NullValue",
