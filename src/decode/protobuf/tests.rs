@@ -330,3 +330,30 @@ fn hostile_lengths_and_tags_are_record_errors() {
         assert_eq!(err.code, ErrorCode::DecodeFailed, "{body:02x?}: {err}");
     }
 }
+
+#[test]
+fn decoding_errors_name_the_field_they_happened_in() {
+    let d = decoder(
+        "syntax = \"proto3\"; message M { repeated N ns = 1; } message N { O o = 1; } message O { string s = 1; }",
+    );
+    // ns[0] fine, ns[1].o.s invalid UTF-8.
+    let bad = ld(1, &ld(1, &ld(1, b"\xff")));
+    let body = [ld(1, &ld(1, &ld(1, b"ok"))), bad].concat();
+    let mut out = String::new();
+    let err = d
+        .decode(&body, &DecodeContext::default(), &mut out)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidUtf8);
+    assert!(err.message.starts_with("at ns[1].o.s: "), "{}", err.message);
+    // A truncated nested length.
+    let body = ld(1, &[0x0a, 0x05, 0x0a]);
+    let err = d
+        .decode(&body, &DecodeContext::default(), &mut out)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DecodeFailed);
+    assert!(
+        err.message.contains("at ns[0]: truncated"),
+        "{}",
+        err.message
+    );
+}

@@ -729,7 +729,9 @@ impl<'a> Decoder<'a> {
                 self.out.push(',');
             }
             self.out.push_str(&field.key);
-            let written = self.field_value(field, occurrences, depth)?;
+            let written = self
+                .field_value(field, occurrences, depth)
+                .map_err(|e| at(e, &field.name))?;
             // Without presence, a default value is "not set": omitted unless asked for.
             let keep = match written {
                 Written::Nothing => false,
@@ -865,7 +867,8 @@ impl<'a> Decoder<'a> {
         *count += 1;
         match (field.kind, raw) {
             (ValueKind::Message(id) | ValueKind::Group(id), Raw::Bytes(b)) => {
-                self.message(id, &[b], depth + 1)?;
+                self.message(id, &[b], depth + 1)
+                    .map_err(|e| at(e, &format!("[{}]", *count - 1)))?;
             }
             (kind, raw) => {
                 self.scalar(kind, Some(raw), &field.name)?;
@@ -1049,6 +1052,23 @@ enum Written {
     /// The default value (dropped when defaults are omitted and the field has no presence).
     Default,
     Value,
+}
+
+/// Prefixes a decoding error with the field (or `[index]`) it happened in, so that the
+/// message reads `at lines[2].sku: …`. Depth and size errors are about the whole record.
+fn at(mut e: RecordError, step: &str) -> RecordError {
+    if matches!(
+        e.code,
+        ErrorCode::NestingTooDeep | ErrorCode::ResultTooLarge
+    ) {
+        return e;
+    }
+    e.message = match e.message.strip_prefix("at ") {
+        Some(rest) if rest.starts_with('[') => format!("at {step}{rest}"),
+        Some(rest) => format!("at {step}.{rest}"),
+        None => format!("at {step}: {}", e.message),
+    };
+    e
 }
 
 fn lookup(plan: &MessagePlan, number: u32) -> Option<u32> {
