@@ -36,5 +36,9 @@ diff tests/fixtures/cases.json "$scratch/tests/fixtures/cases.json"
 diff -r samples "$scratch/samples"
 echo "fixtures and samples match their generator"
 
+echo "== random Protobuf messages from Google's Python runtime (tests/protobuf_random.rs)"
+python tests/fixtures/random_proto3.py "$(scripts/protobuf-src.sh)" "$scratch/random_proto3.json" 1500
+export SUPERDECODE_RANDOM_PROTO3=$scratch/random_proto3.json
+
 echo "== tests"
 cargo test --locked

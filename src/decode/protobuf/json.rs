@@ -1,5 +1,6 @@
-//! A decoded Protobuf message → JSON text: the ProtoJSON mapping with analytics defaults
-//! (DESIGN.md, "JSON mapping"), each with its option:
+//! The reference writer (tests only, see [`super::ProtobufDecoder::decode_reference`]): a
+//! `prost-reflect` `DynamicMessage` → JSON text: the ProtoJSON mapping with analytics
+//! defaults, each with its option:
 //!
 //! * fields are named by their proto name (option: `json_name`);
 //! * fields without presence are emitted at their default value (option: omitted); fields
@@ -285,11 +286,7 @@ impl<'a> Writer<'a> {
             Some(inner_type) => {
                 let inner = DynamicMessage::decode(inner_type, bytes.as_ref())
                     .map_err(|e| invalid(format!("Any of type {type_url} does not decode: {e}")))?;
-                if inner
-                    .descriptor()
-                    .full_name()
-                    .starts_with("google.protobuf.")
-                {
+                if super::wkt::Wkt::of(inner.descriptor().full_name()).is_some() {
                     self.out.push_str(",\"value\":");
                     self.message(&inner)?;
                 } else {

@@ -3,8 +3,15 @@
 //! The Glue Schema Registry stores Protobuf schemas as `.proto` text, so there is no
 //! generated code: [`ProtobufDecoder::new`] compiles the text with `protox` (the
 //! well-known types resolve as imports) into a `prost-reflect` descriptor pool, once per
-//! schema version. Each record then decodes into a `DynamicMessage` that [`json`] writes
-//! out.
+//! schema version, and the pool into a decoder tree (`wire`: one plan per message, field
+//! number → kind, wire type, JSON key) that reads each record's wire format and writes
+//! the JSON directly, with no intermediate message. Its design, the wire semantics it
+//! implements and its limits (depth, memory, result size) are described in `wire`;
+//! `wkt` holds the one table of well-known types with a JSON form of their own.
+//!
+//! [`ProtobufDecoder::decode_reference`] keeps the older path (`prost-reflect` parses a
+//! `DynamicMessage`, `json` writes it) as an independent reference for tests; the
+//! product never uses it.
 //!
 //! Which message a record holds:
 //!
@@ -18,6 +25,8 @@
 //! messages included, exactly as the Java serializers do.
 
 mod json;
+mod wire;
+mod wkt;
 
 use std::sync::atomic::Ordering;
 
@@ -42,6 +51,8 @@ pub struct ProtobufDecoder {
     package: String,
     pool: DescriptorPool,
     options: JsonOptions,
+    /// The decoder tree compiled from `pool`.
+    plan: wire::Plan,
 }
 
 /// Serves the schema text as `schema.proto`.
@@ -83,7 +94,9 @@ impl ProtobufDecoder {
             level = next;
         }
         sorted.sort_by(|a, b| a.full_name().cmp(b.full_name()));
+        let plan = wire::Plan::new(&pool, options);
         Ok(ProtobufDecoder {
+            plan,
             sorted,
             top_level,
             package: file.package_name().to_owned(),
@@ -249,8 +262,13 @@ fn zigzag_encode(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-impl RecordDecoder for ProtobufDecoder {
-    fn decode(
+impl ProtobufDecoder {
+    /// The reference decoder: `prost-reflect` parses the record into a `DynamicMessage`,
+    /// which is then written with the same mapping. Slower and less strict (it rejects a
+    /// known field with the wrong wire type, and has no depth limit of its own); kept only
+    /// so that tests can compare the wire decoder with an independent parser.
+    #[doc(hidden)]
+    pub fn decode_reference(
         &self,
         body: &[u8],
         ctx: &DecodeContext,
@@ -267,6 +285,37 @@ impl RecordDecoder for ProtobufDecoder {
         writer.message(&message)?;
         ctx.unknown_fields
             .fetch_add(writer.unknown_fields(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl RecordDecoder for ProtobufDecoder {
+    fn decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let (descriptor, payload) = self.select(body, ctx)?;
+        let id = self
+            .plan
+            .id(descriptor.full_name())
+            .ok_or_else(|| bad_index("internal: the selected message has no decoder"))?;
+        let mut decoder = wire::Decoder::new(&self.plan, out, ctx.max_result_bytes, ctx.max_depth);
+        let result = decoder.message(id, &[payload], 0);
+        let unknown = decoder.unknown_fields();
+        result.map_err(|e| match e.code {
+            ErrorCode::DecodeFailed => RecordError::new(
+                e.code,
+                format!(
+                    "not a valid {} message: {}",
+                    descriptor.full_name(),
+                    e.message
+                ),
+            ),
+            _ => e,
+        })?;
+        ctx.unknown_fields.fetch_add(unknown, Ordering::Relaxed);
         Ok(())
     }
 
