@@ -128,7 +128,7 @@ pub struct DecodeSettings {
     /// Deepest nesting a record may reach, counted across every recursive path (records,
     /// arrays, maps, Protobuf messages, groups, `Any`, `Struct`); deeper is a
     /// `nesting_too_deep` record error.
-    #[arg(long, env = "SUPERDECODE_MAX_DEPTH", default_value_t = crate::decode::DEFAULT_MAX_DEPTH)]
+    #[arg(long, env = "SUPERDECODE_MAX_DEPTH", default_value_t = crate::decode::DEFAULT_MAX_DEPTH, value_parser = parse_depth)]
     pub max_depth: usize,
 
     /// Per-stream overrides: inline JSON or the path of a JSON file, e.g.
@@ -161,6 +161,15 @@ pub struct Settings {
     /// pass it become `response_too_large` error objects, small enough to always fit.
     #[arg(long, env = "SUPERDECODE_MAX_RESPONSE_BYTES", default_value_t = crate::redshift::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response_bytes: usize,
+}
+
+/// `--max-depth`: 1 up to what the decoders can follow on a thread's stack.
+fn parse_depth(text: &str) -> Result<usize, String> {
+    let max = crate::decode::MAX_SUPPORTED_DEPTH;
+    match text.parse::<usize>() {
+        Ok(depth) if (1..=max).contains(&depth) => Ok(depth),
+        _ => Err(format!("expected a depth from 1 to {max}")),
+    }
 }
 
 /// Parses settings from command-line flags, with the environment filling in what they

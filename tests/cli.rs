@@ -250,6 +250,17 @@ fn commands_reject_the_flags_they_cannot_honour() {
         "{}",
         String::from_utf8_lossy(&decode.stderr)
     );
+    // Deeper than the decoders can follow on a worker thread's stack.
+    let deep = superdecode(
+        &["decode", "--schemas", "schemas", "--max-depth", "401", "00"],
+        None,
+    );
+    assert_eq!(deep.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&deep.stderr).contains("expected a depth from 1 to 400"),
+        "{}",
+        String::from_utf8_lossy(&deep.stderr)
+    );
     // `encode` writes payloads: no record errors, no limits, no cache.
     for flag in ["--on-error", "--max-result-bytes", "--latest-ttl-secs"] {
         let encode = superdecode(

@@ -137,6 +137,11 @@ pub struct DecodeContext<'a> {
 /// enough that a hostile record cannot exhaust the stack or memory.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
 
+/// The deepest nesting any decoder follows, whatever the setting: decoders recurse once per
+/// level, and this many levels fit in a 2 MiB thread stack (tokio's worker default) even in
+/// a debug build. `--max-depth` accepts values up to it.
+pub const MAX_SUPPORTED_DEPTH: usize = 400;
+
 /// Unknown-field counts nobody reads (`DecodeContext::default`).
 static UNCOUNTED: AtomicU64 = AtomicU64::new(0);
 

@@ -87,7 +87,7 @@ impl RecordDecoder for AvroDecoder {
             reader: Reader::new(body),
             out,
             max_len: ctx.max_result_bytes,
-            max_depth: ctx.max_depth,
+            max_depth: ctx.max_depth.min(super::MAX_SUPPORTED_DEPTH),
             depth: 0,
         };
         walk.value(self.tree.root)
@@ -219,43 +219,6 @@ impl Walk<'_, '_> {
             Node::Double => {
                 json_text::push_f64(self.out, self.reader.double()?, self.options.non_finite)
             }
-            Node::Bytes => {
-                let data = self.reader.bytes()?;
-                self.ensure_room(data.len())?;
-                json_text::push_bytes(self.out, data, self.options.bytes);
-            }
-            Node::String => {
-                let start = self.reader.position();
-                let data = self.reader.bytes()?;
-                let text = std::str::from_utf8(data).map_err(|e| {
-                    fail(
-                        ErrorCode::InvalidUtf8,
-                        format!("string at offset {start} is not valid UTF-8: {e}"),
-                    )
-                })?;
-                self.ensure_room(text.len())?;
-                json_text::push_str_literal(self.out, text);
-            }
-            Node::Fixed(size) => {
-                let data = self.reader.take(*size)?;
-                self.ensure_room(data.len())?;
-                json_text::push_bytes(self.out, data, self.options.bytes);
-            }
-            Node::Enum(symbols) => {
-                let start = self.reader.position();
-                let index = self.reader.int()?;
-                let symbol = usize::try_from(index).ok().and_then(|i| symbols.get(i));
-                let Some(symbol) = symbol else {
-                    return Err(fail(
-                        ErrorCode::DecodeFailed,
-                        format!(
-                            "enum index {index} at offset {start} is out of range (0..{})",
-                            symbols.len()
-                        ),
-                    ));
-                };
-                self.out.push_str(symbol);
-            }
             Node::Array(items) => self.nested(|w| w.array(*items))?,
             Node::Map(values) => self.nested(|w| w.map(*values))?,
             Node::Record(fields) => self.nested(|w| {
@@ -293,6 +256,54 @@ impl Walk<'_, '_> {
                     }
                     _ => self.nested(|w| w.value(branch.node))?,
                 }
+            }
+            _ => self.leaf(&nodes[id])?,
+        }
+        Ok(())
+    }
+
+    /// The values that are not containers. Kept out of [`Walk::value`], which recurses once
+    /// per nesting level, so that its stack frame stays small: the maximum depth must fit a
+    /// worker thread's stack even in a debug build.
+    #[inline(never)]
+    fn leaf(&mut self, node: &Node) -> Result<(), Failure> {
+        match node {
+            Node::Bytes => {
+                let data = self.reader.bytes()?;
+                self.ensure_room(data.len())?;
+                json_text::push_bytes(self.out, data, self.options.bytes);
+            }
+            Node::String => {
+                let start = self.reader.position();
+                let data = self.reader.bytes()?;
+                let text = std::str::from_utf8(data).map_err(|e| {
+                    fail(
+                        ErrorCode::InvalidUtf8,
+                        format!("string at offset {start} is not valid UTF-8: {e}"),
+                    )
+                })?;
+                self.ensure_room(text.len())?;
+                json_text::push_str_literal(self.out, text);
+            }
+            Node::Fixed(size) => {
+                let data = self.reader.take(*size)?;
+                self.ensure_room(data.len())?;
+                json_text::push_bytes(self.out, data, self.options.bytes);
+            }
+            Node::Enum(symbols) => {
+                let start = self.reader.position();
+                let index = self.reader.int()?;
+                let symbol = usize::try_from(index).ok().and_then(|i| symbols.get(i));
+                let Some(symbol) = symbol else {
+                    return Err(fail(
+                        ErrorCode::DecodeFailed,
+                        format!(
+                            "enum index {index} at offset {start} is out of range (0..{})",
+                            symbols.len()
+                        ),
+                    ));
+                };
+                self.out.push_str(symbol);
             }
             Node::Decimal { scale, fixed_size } => {
                 let data = match fixed_size {
@@ -401,6 +412,21 @@ impl Walk<'_, '_> {
                 return Err(fail(
                     ErrorCode::DecodeFailed,
                     "internal: schema node was never compiled",
+                ));
+            }
+            Node::Null
+            | Node::Boolean
+            | Node::Int
+            | Node::Long
+            | Node::Float
+            | Node::Double
+            | Node::Array(_)
+            | Node::Map(_)
+            | Node::Record(_)
+            | Node::Union(_) => {
+                return Err(fail(
+                    ErrorCode::DecodeFailed,
+                    "internal: a container node reached the leaf decoder",
                 ));
             }
         }

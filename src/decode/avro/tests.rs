@@ -185,3 +185,31 @@ fn trailing_bytes_and_bad_booleans_are_errors() {
     );
     assert!(AvroDecoder::new(r#"{"type":"nope"}"#, &JsonOptions::default()).is_err());
 }
+
+#[test]
+fn the_deepest_supported_nesting_fits_a_worker_stack() {
+    // 10,000 links, decoded with the limit at its maximum on a 2 MiB stack (tokio's worker
+    // default): refused at the supported depth, never a stack overflow.
+    let mut body = Vec::new();
+    for _ in 0..10_000 {
+        body.extend_from_slice(&[0x02, 0x02]);
+    }
+    body.extend_from_slice(&[0x02, 0x00]);
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let decoder = AvroDecoder::new(LIST, &JsonOptions::default()).unwrap();
+            let ctx = DecodeContext {
+                max_depth: usize::MAX,
+                ..DecodeContext::default()
+            };
+            let mut out = String::new();
+            decoder.decode(&body, &ctx, &mut out)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NestingTooDeep);
+    assert!(err.message.contains("400"), "{}", err.message);
+}

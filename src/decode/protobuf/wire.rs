@@ -469,10 +469,8 @@ impl<'b> Reader<'b> {
     }
 }
 
-/// The deepest nesting the decoder accepts whatever `--max-depth` says: the decoder
-/// recurses once per level, and this many levels fit comfortably in a 2 MiB thread stack
-/// (tokio's worker default) even in a debug build (about 3 KiB per level there).
-pub const MAX_SUPPORTED_DEPTH: usize = 400;
+// The decoder recurses once per level, about 3 KiB of stack per level in a debug build.
+pub use crate::decode::MAX_SUPPORTED_DEPTH;
 
 fn too_deep(max_depth: usize) -> RecordError {
     let cap = if max_depth == MAX_SUPPORTED_DEPTH {
