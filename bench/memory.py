@@ -10,8 +10,9 @@ Lambda caps a request at 6 MB, so the worst batches are 6 MB events of:
 
 Each is run at 1, 3 and 6 MB so that the growth with the batch shows, beside an idle
 baseline (a one-row event). Events are built here with Python's zlib, not with
-superdecode's encoder. Peak RSS comes from the kernel's accounting of each child
-(wait4's ru_maxrss).
+superdecode's encoder. Peak RSS is GNU time's `%M` (the kernel's ru_maxrss): measured
+through /usr/bin/time, whose own small image is all that precedes the exec, because a
+child forked from this Python process would report Python's RSS as its floor.
 
     python3 bench/memory.py target/release/superdecode [OTHER_BINARY ...]
 """
@@ -71,16 +72,17 @@ def event(kind, size):
 
 
 def peak_rss_kb(binary, schema_dir, path):
-    child = subprocess.Popen(
-        [binary, "invoke", "--schemas", str(schema_dir), "--registry", "bench", str(path)],
+    run = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", binary, "invoke", "--schemas", str(schema_dir),
+         "--registry", "bench", str(path)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_RUNTIME_API"},
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{binary} exited with status {status} on {path.name}")
-    return usage.ru_maxrss
+    if run.returncode != 0:
+        raise SystemExit(f"{binary} exited with status {run.returncode} on {path.name}")
+    return int(run.stderr.strip().splitlines()[-1])
 
 
 def main():
@@ -98,7 +100,7 @@ def main():
             path = tmp / f"{label.replace(' ', '_')}.json"
             path.write_text(json.dumps(body))
             files.append((label, count, path))
-        header = f"{'event':<14}{'rows':>9}" + "".join(f"{Path(b).parent.parent.name[:22]:>24}" for b in binaries)
+        header = f"{'event':<14}{'rows':>9}" + "".join(f"{Path(b).name[-22:]:>24}" for b in binaries)
         print(header)
         print(f"{'':<23}" + "".join(f"{'peak MB (over idle)':>24}" for _ in binaries))
         idle = {}
