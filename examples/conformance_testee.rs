@@ -63,11 +63,13 @@ fn run() -> Result<(), String> {
     let proto3 = ProtobufDecoder::new(
         &read("src/google/protobuf/test_messages_proto3.proto")?,
         &options,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let proto2 = ProtobufDecoder::new(
         &read("src/google/protobuf/test_messages_proto2.proto")?,
         &options,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
 
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();

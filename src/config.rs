@@ -17,7 +17,7 @@ use crate::decode::{
     EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults, TimeEncoding,
     UnionEncoding,
 };
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::json_text::{BytesEncoding, NonFinite};
 use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
 use crate::redshift::ResponsePolicy;
@@ -174,7 +174,7 @@ fn parse_depth(text: &str) -> Result<usize, String> {
 
 /// Parses settings from command-line flags, with the environment filling in what they
 /// leave out.
-fn parse_flags<A, I, T>(flags: I) -> Result<A, EnvError>
+fn parse_flags<A, I, T>(flags: I) -> Result<A, BatchError>
 where
     A: clap::Args,
     I: IntoIterator<Item = T>,
@@ -190,18 +190,18 @@ where
         .chain(flags.into_iter().map(Into::into));
     <Flags<A> as clap::Parser>::try_parse_from(args)
         .map(|parsed| parsed.settings)
-        .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+        .map_err(|e| BatchError::new(format!("invalid configuration: {e}")))
 }
 
 impl Settings {
     /// Reads the settings from `SUPERDECODE_*` variables alone (Lambda mode).
-    pub fn from_env() -> Result<Self, EnvError> {
+    pub fn from_env() -> Result<Self, BatchError> {
         Self::from_flags::<[&str; 0], &str>([])
     }
 
     /// Reads the settings from command-line flags (e.g. `["--schemas", "dir"]`), with the
     /// environment filling in what they leave out.
-    pub fn from_flags<I, T>(flags: I) -> Result<Self, EnvError>
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, BatchError>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -222,7 +222,7 @@ impl Settings {
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
-    pub async fn engine(&self) -> Result<Engine, EnvError> {
+    pub async fn engine(&self) -> Result<Engine, BatchError> {
         self.decode.engine().await
     }
 }
@@ -246,7 +246,7 @@ impl MappingSettings {
 impl SourceSettings {
     /// The schema source these settings name: the local directory when one is given,
     /// otherwise the AWS Glue Schema Registry.
-    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
+    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, BatchError> {
         Ok(match &self.schemas {
             Some(dir) => Arc::new(LocalSource::load(dir)?),
             None => Arc::new(
@@ -258,26 +258,27 @@ impl SourceSettings {
 
 impl DecodeSettings {
     /// The per-stream overrides, from inline JSON or a file.
-    pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, EnvError> {
+    pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, BatchError> {
         let Some(value) = self.streams.as_deref() else {
             return Ok(HashMap::new());
         };
         let (text, origin) = if value.trim_start().starts_with('{') {
             (value.to_owned(), "SUPERDECODE_STREAMS".to_owned())
         } else {
-            let text = std::fs::read_to_string(value)
-                .map_err(|e| EnvError::new(format!("cannot read stream overrides {value}: {e}")))?;
+            let text = std::fs::read_to_string(value).map_err(|e| {
+                BatchError::new(format!("cannot read stream overrides {value}: {e}"))
+            })?;
             (text, value.to_owned())
         };
         serde_json::from_str(&text).map_err(|e| {
-            EnvError::new(format!(
+            BatchError::new(format!(
                 "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\"}}}}"
             ))
         })
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
-    pub async fn engine(&self) -> Result<Engine, EnvError> {
+    pub async fn engine(&self) -> Result<Engine, BatchError> {
         let cache = SchemaCache::new(
             self.source.source().await?,
             self.mapping.json_options(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::DecodeContext;
-use crate::error::{EnvError, ErrorCode, RecordError};
+use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 
@@ -260,10 +260,6 @@ impl Engine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     pub fn schemas(&self) -> &SchemaCache {
         &self.schemas
     }
@@ -275,7 +271,7 @@ impl Engine {
         calls: &[Call],
         framing: Option<Framing>,
         deadline: Option<Instant>,
-    ) -> Result<Vec<RowResult>, EnvError> {
+    ) -> Result<Vec<RowResult>, BatchError> {
         let mut rows = Vec::with_capacity(calls.len());
         self.decode_each(calls, framing, deadline, |row| {
             rows.push(row.map(|r| r.map(str::to_owned)));
@@ -298,8 +294,8 @@ impl Engine {
         calls: &[Call],
         framing: Option<Framing>,
         deadline: Option<Instant>,
-        mut emit: impl FnMut(RowView<'_>) -> Result<(), EnvError>,
-    ) -> Result<(), EnvError> {
+        mut emit: impl FnMut(RowView<'_>) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
         // Pass 1: which schema each row needs, from its arguments and header alone.
         let mut plan = Plan::default();
         let row_needs: Vec<Option<usize>> = calls
@@ -314,7 +310,7 @@ impl Engine {
         let mut refetched: HashMap<usize, Option<Arc<CompiledSchema>>> = HashMap::new();
         for (call, need) in calls.iter().zip(row_needs) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(EnvError::new(
+                return Err(BatchError::new(
                     "the batch did not finish decoding before the Lambda deadline",
                 ));
             }
@@ -367,7 +363,7 @@ impl Engine {
                         let fresh =
                             before_deadline(deadline, self.schemas.refetch_latest(key, schema))
                                 .await?
-                                .map_err(|e| EnvError::new(format!("refreshing {key}: {e}")))?;
+                                .map_err(|e| BatchError::new(format!("refreshing {key}: {e}")))?;
                         refetched.insert(need, fresh.clone());
                         fresh
                     }
@@ -442,15 +438,15 @@ impl Engine {
     /// Looks up every distinct schema the batch needs, concurrently, and returns the
     /// answer for each need. A named schema that does not exist is a configuration problem
     /// and fails the batch; an unknown ID from a record header is that record's problem.
-    async fn resolve_all(&self, needs: &[Need]) -> Result<Vec<Lookup>, EnvError> {
+    async fn resolve_all(&self, needs: &[Need]) -> Result<Vec<Lookup>, BatchError> {
         let keys: BTreeSet<&SchemaKey> = needs.iter().map(|n| &n.key).collect();
         let lookups =
             futures::future::join_all(keys.iter().map(|key| self.schemas.lookup(key))).await;
         let mut resolved = HashMap::with_capacity(keys.len());
         for (key, lookup) in keys.into_iter().zip(lookups) {
-            let lookup = lookup.map_err(|e| EnvError::new(format!("looking up {key}: {e}")))?;
+            let lookup = lookup.map_err(|e| BatchError::new(format!("looking up {key}: {e}")))?;
             if matches!((&lookup, key), (Lookup::NotFound, SchemaKey::Named { .. })) {
-                return Err(EnvError::new(format!(
+                return Err(BatchError::new(format!(
                     "{key} does not exist in the {}",
                     self.schemas.source_description()
                 )));
@@ -466,7 +462,7 @@ impl Engine {
                 if let (Lookup::Found(schema), Some(message)) = (&lookup, &need.message)
                     && !schema.decoder.knows_message(message)
                 {
-                    return Err(EnvError::new(format!(
+                    return Err(BatchError::new(format!(
                         "{} (version {}) defines no message '{message}', which the stream configuration names",
                         need.key, schema.version
                     )));
@@ -524,13 +520,13 @@ fn raw_without_name() -> RecordError {
 async fn before_deadline<T>(
     deadline: Option<Instant>,
     work: impl Future<Output = T>,
-) -> Result<T, EnvError> {
+) -> Result<T, BatchError> {
     match deadline {
         None => Ok(work.await),
         Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
             .await
             .map_err(|_| {
-                EnvError::new("schema registry lookups did not finish before the Lambda deadline")
+                BatchError::new("schema registry lookups did not finish before the Lambda deadline")
             }),
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use superdecode::config::{OnError, Settings};
 use superdecode::decode::JsonOptions;
-use superdecode::error::EnvError;
+use superdecode::error::BatchError;
 use superdecode::pipeline::{Engine, Limits, Streams};
 use superdecode::redshift::{self, Outcome, ResponsePolicy};
 use superdecode::schema::{CacheSettings, SchemaCache, SchemaDefinition, SchemaKey, SchemaSource};
@@ -308,7 +308,7 @@ struct PanickingSource;
 
 #[async_trait::async_trait]
 impl SchemaSource for PanickingSource {
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         match key {
             SchemaKey::Named { schema, .. } if schema == "boom" => {
                 panic!("forced by the test")

@@ -101,7 +101,7 @@ pub enum EnumEncoding {
     Number,
 }
 
-/// The JSON mapping options of DESIGN.md, fixed for the life of the process.
+/// The JSON mapping options, fixed for the life of the process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JsonOptions {
     pub unions: UnionEncoding,
@@ -169,13 +169,24 @@ pub trait RecordDecoder: Send + Sync {
     }
 }
 
+/// Why a schema definition cannot be compiled into a decoder.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// An Avro schema that cannot be used.
+    #[error(transparent)]
+    Avro(#[from] avro::SchemaError),
+    /// A Protobuf schema that cannot be used.
+    #[error(transparent)]
+    Protobuf(#[from] protobuf::SchemaError),
+}
+
 /// Builds the decoder for a schema definition. An error means the schema itself is
 /// unusable, which is an environment problem, not a record problem.
 pub fn compile(
     format: DataFormat,
     definition: &str,
     options: &JsonOptions,
-) -> Result<Box<dyn RecordDecoder>, String> {
+) -> Result<Box<dyn RecordDecoder>, CompileError> {
     match format {
         DataFormat::Avro => Ok(Box::new(avro::AvroDecoder::new(definition, options)?)),
         DataFormat::Json => Ok(Box::new(json::JsonDecoder)),

@@ -14,9 +14,9 @@
 //! `(hex)` calls and `--framing auto`: raw Avro often begins with `00` (a null union branch,
 //! a zero), so a stream configured as raw is never sniffed.
 
-pub mod confluent;
-pub mod glue;
-pub mod soe;
+pub(crate) mod confluent;
+pub(crate) mod glue;
+pub(crate) mod soe;
 
 use std::borrow::Cow;
 

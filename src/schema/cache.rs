@@ -1,5 +1,4 @@
-//! The cache of compiled decoders in front of a [`SchemaSource`] (DESIGN.md, "Schema
-//! cache").
+//! The cache of compiled decoders in front of a [`SchemaSource`].
 //!
 //! * Entries found by ID or pinned version never change: kept until size-based eviction.
 //! * `latest` entries expire after a TTL. When the refresh fails for an environment reason
@@ -20,7 +19,7 @@ use moka::future::Cache;
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 /// How many compiled schemas the cache keeps at most, per kind of key.
@@ -136,7 +135,7 @@ fn bump(counter: &AtomicU64, by: u64) {
 #[derive(Debug, Clone)]
 enum Miss {
     NotFound,
-    Env(EnvError),
+    Env(BatchError),
 }
 
 pub struct SchemaCache {
@@ -212,7 +211,7 @@ impl SchemaCache {
     }
 
     /// Resolves `key` to a compiled schema, from the cache or the source.
-    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, EnvError> {
+    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, BatchError> {
         let entries = self.entries(key);
         if let Some(hit) = entries.get(key).await {
             bump(&self.counters.hits, 1);
@@ -248,7 +247,7 @@ impl SchemaCache {
         &self,
         key: &SchemaKey,
         current: &CompiledSchema,
-    ) -> Result<Option<Arc<CompiledSchema>>, EnvError> {
+    ) -> Result<Option<Arc<CompiledSchema>>, BatchError> {
         if !Self::is_latest(key) || self.recently_refetched.contains_key(key) {
             return Ok(None);
         }
@@ -287,7 +286,7 @@ impl SchemaCache {
 impl SchemaCache {
     /// One registry lookup: waits for a free registry slot, and retries transient failures
     /// with full-jitter exponential backoff until the retry budget is spent.
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         let started = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -296,7 +295,7 @@ impl SchemaCache {
                     .registry_slots
                     .acquire()
                     .await
-                    .map_err(|_| EnvError::new("the registry call queue is closed"))?;
+                    .map_err(|_| BatchError::new("the registry call queue is closed"))?;
                 bump(&self.counters.registry_calls, 1);
                 let call_started = Instant::now();
                 let fetched = self.source.fetch(key).await;
@@ -352,15 +351,15 @@ fn aliases(definition: &SchemaDefinition) -> Vec<SchemaKey> {
 fn compile(
     definition: SchemaDefinition,
     options: &JsonOptions,
-) -> Result<CompiledSchema, EnvError> {
+) -> Result<CompiledSchema, BatchError> {
     let decoder = decode::compile(definition.format, &definition.text, options).map_err(|e| {
-        EnvError::new(format!(
-            "schema '{}' version {} in registry '{}' ({}) cannot be used: {e}",
-            definition.schema,
-            definition.version,
-            definition.registry,
-            definition.format.as_str()
-        ))
+        BatchError::caused_by(
+            format_args!(
+                "{definition} ({}) cannot be used",
+                definition.format.as_str()
+            ),
+            e,
+        )
     })?;
     Ok(CompiledSchema {
         registry: definition.registry,

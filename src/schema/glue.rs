@@ -19,7 +19,7 @@ use aws_sdk_glue::types::{
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::DataFormat;
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 pub struct GlueSource {
@@ -94,7 +94,7 @@ fn is_retryable_status(status: u16) -> bool {
 
 #[async_trait::async_trait]
 impl SchemaSource for GlueSource {
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         let request = self.client.get_schema_version();
         let request = match key {
             SchemaKey::Id(SchemaId::Glue(uuid)) => request.schema_version_id(uuid.to_string()),
@@ -130,14 +130,14 @@ impl SchemaSource for GlueSource {
             Err(e) => {
                 let message = format!("Glue GetSchemaVersion failed: {}", DisplayErrorContext(&e));
                 return Err(if is_transient(&e) {
-                    EnvError::transient(message)
+                    BatchError::transient(message)
                 } else {
-                    EnvError::new(message)
+                    BatchError::new(message)
                 });
             }
         };
         let incomplete = |what: &str| {
-            EnvError::new(format!(
+            BatchError::new(format!(
                 "Glue GetSchemaVersion for {key} returned no {what}"
             ))
         };
@@ -155,7 +155,7 @@ impl SchemaSource for GlueSource {
             Some(GlueFormat::Protobuf) => DataFormat::Protobuf,
             Some(GlueFormat::Json) => DataFormat::Json,
             Some(other) => {
-                return Err(EnvError::new(format!(
+                return Err(BatchError::new(format!(
                     "{key} has data format {other:?}, which superdecode does not know"
                 )));
             }

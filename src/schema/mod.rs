@@ -10,7 +10,7 @@ pub mod glue;
 pub mod local;
 
 use crate::decode::DataFormat;
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 pub use cache::{
@@ -35,6 +35,26 @@ pub enum SchemaKey {
     },
 }
 
+impl std::fmt::Display for VersionPin {
+    /// `(latest)` or `version N`, as in "schema 'S' version 3 in registry 'R'".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionPin::Latest => f.write_str("(latest)"),
+            VersionPin::Number(n) => write!(f, "version {n}"),
+        }
+    }
+}
+
+/// "schema 'S' version 3 in registry 'R'": how messages name a schema version.
+fn write_schema_name(
+    f: &mut std::fmt::Formatter<'_>,
+    registry: &str,
+    schema: &str,
+    version: VersionPin,
+) -> std::fmt::Result {
+    write!(f, "schema '{schema}' {version} in registry '{registry}'")
+}
+
 impl std::fmt::Display for SchemaKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -42,14 +62,21 @@ impl std::fmt::Display for SchemaKey {
             SchemaKey::Named {
                 registry,
                 schema,
-                version: VersionPin::Latest,
-            } => write!(f, "schema '{schema}' (latest) in registry '{registry}'"),
-            SchemaKey::Named {
-                registry,
-                schema,
-                version: VersionPin::Number(n),
-            } => write!(f, "schema '{schema}' version {n} in registry '{registry}'"),
+                version,
+            } => write_schema_name(f, registry, schema, *version),
         }
+    }
+}
+
+impl std::fmt::Display for SchemaDefinition {
+    /// "schema 'S' version 3 in registry 'R'".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_schema_name(
+            f,
+            &self.registry,
+            &self.schema,
+            VersionPin::Number(self.version),
+        )
     }
 }
 
@@ -73,8 +100,8 @@ pub struct SchemaDefinition {
 pub trait SchemaSource: Send + Sync {
     /// Fetches the definition for `key`. `Ok(None)` means the source answered that it has
     /// no such schema; `Err` means it could not answer (unreachable, throttled, denied),
-    /// [`EnvError::transient`] when asking again may succeed.
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError>;
+    /// [`BatchError::transient`] when asking again may succeed.
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError>;
 
     /// A short description for messages, e.g. `local schema directory ./schemas`.
     fn describe(&self) -> String;

@@ -36,6 +36,7 @@ use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 use super::{DecodeContext, JsonOptions, RecordDecoder};
 use crate::error::{ErrorCode, RecordError};
 use crate::frame::WireFormat;
+use crate::varint;
 
 /// The name the schema text is compiled under.
 const SCHEMA_FILE: &str = "schema.proto";
@@ -68,23 +69,55 @@ impl FileResolver for SchemaText {
     }
 }
 
+/// Why a `.proto` schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// `protox` does not compile it.
+    #[error("invalid Protobuf schema: {0}")]
+    Invalid(#[source] Box<protox::Error>),
+    /// The compiled pool lacks the schema's own file.
+    #[error("the compiled schema has no file")]
+    NoFile,
+    /// The file declares no top-level message.
+    #[error("the Protobuf schema declares no message")]
+    NoMessage,
+}
+
+/// Why a JSON document does not encode as a Protobuf message.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The message asked for is not in the schema.
+    #[error("the schema has no message {0}")]
+    NoMessage(String),
+    /// The document is not ProtoJSON for the message.
+    #[error("not a valid {message} in JSON: {source}")]
+    Json {
+        message: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The message is missing from the sorted index (a bug).
+    #[error("internal: message missing from the index")]
+    Index,
+}
+
 impl ProtobufDecoder {
     /// Compiles `.proto` text. Errors describe why the schema is unusable.
-    pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, String> {
+    pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
         let mut resolver = ChainFileResolver::new();
         resolver.add(SchemaText(proto.to_owned()));
         resolver.add(GoogleFileResolver::new());
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler
             .open_file(SCHEMA_FILE)
-            .map_err(|e| format!("invalid Protobuf schema: {e}"))?;
+            .map_err(|e| SchemaError::Invalid(Box::new(e)))?;
         let pool = compiler.descriptor_pool();
         let file = pool
             .get_file_by_name(SCHEMA_FILE)
-            .ok_or("the compiled schema has no file")?;
+            .ok_or(SchemaError::NoFile)?;
         let top_level: Vec<MessageDescriptor> = file.messages().collect();
         if top_level.is_empty() {
-            return Err("the Protobuf schema declares no message".into());
+            return Err(SchemaError::NoMessage);
         }
         let mut sorted = Vec::new();
         let mut level = top_level.clone();
@@ -151,7 +184,7 @@ impl ProtobufDecoder {
     }
 
     fn confluent_path(&self, rest: &mut &[u8]) -> Result<MessageDescriptor, RecordError> {
-        let count = zigzag(read_varint(rest)?);
+        let count = varint::zigzag_decode(read_varint(rest)?);
         if count == 0 {
             return Ok(self.top_level[0].clone());
         }
@@ -164,7 +197,7 @@ impl ProtobufDecoder {
         let mut path = Vec::with_capacity(count);
         let mut current: Option<MessageDescriptor> = None;
         for _ in 0..count {
-            let index = zigzag(read_varint(rest)?);
+            let index = varint::zigzag_decode(read_varint(rest)?);
             path.push(index);
             let next = usize::try_from(index).ok().and_then(|i| match &current {
                 None => self.top_level.get(i).cloned(),
@@ -188,16 +221,21 @@ impl ProtobufDecoder {
         json: &str,
         message: Option<&str>,
         wire: WireFormat,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, EncodeError> {
         let descriptor = match message {
             Some(name) => self
                 .named(name)
-                .ok_or_else(|| format!("the schema has no message {name}"))?,
+                .ok_or_else(|| EncodeError::NoMessage(name.to_owned()))?,
             None => self.top_level[0].clone(),
         };
         let mut input = serde_json::Deserializer::from_str(json);
-        let dynamic = DynamicMessage::deserialize(descriptor.clone(), &mut input)
-            .map_err(|e| format!("not a valid {} in JSON: {e}", descriptor.full_name()))?;
+        let dynamic =
+            DynamicMessage::deserialize(descriptor.clone(), &mut input).map_err(|source| {
+                EncodeError::Json {
+                    message: descriptor.full_name().to_owned(),
+                    source,
+                }
+            })?;
         let mut out = Vec::new();
         match wire {
             WireFormat::Glue => {
@@ -205,17 +243,17 @@ impl ProtobufDecoder {
                     .sorted
                     .iter()
                     .position(|m| m == &descriptor)
-                    .ok_or("internal: message missing from the index")?;
-                write_varint(&mut out, index as u64);
+                    .ok_or(EncodeError::Index)?;
+                varint::write(&mut out, index as u64);
             }
             WireFormat::Confluent => {
                 let path = self.confluent_path_of(&descriptor);
                 if path == [0] {
                     out.push(0);
                 } else {
-                    write_varint(&mut out, zigzag_encode(path.len() as i64));
+                    varint::write(&mut out, varint::zigzag_encode(path.len() as i64));
                     for index in path {
-                        write_varint(&mut out, zigzag_encode(index as i64));
+                        varint::write(&mut out, varint::zigzag_encode(index as i64));
                     }
                 }
             }
@@ -248,18 +286,6 @@ impl ProtobufDecoder {
         path.reverse();
         path
     }
-}
-
-fn write_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn zigzag_encode(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
 }
 
 impl ProtobufDecoder {
@@ -330,21 +356,10 @@ fn bad_index(message: impl Into<String>) -> RecordError {
 
 /// An unsigned base-128 varint (at most 10 bytes), consumed from the front of `rest`.
 fn read_varint(rest: &mut &[u8]) -> Result<u64, RecordError> {
-    let mut value = 0u64;
-    for (i, &byte) in rest.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            *rest = &rest[i + 1..];
-            return Ok(value);
-        }
-    }
-    Err(bad_index(
-        "the message index is truncated or longer than 10 bytes",
-    ))
-}
-
-fn zigzag(v: u64) -> i64 {
-    (v >> 1) as i64 ^ -((v & 1) as i64)
+    let (value, len) = varint::read(rest)
+        .map_err(|_| bad_index("the message index is truncated or longer than 10 bytes"))?;
+    *rest = &rest[len..];
+    Ok(value)
 }
 
 #[cfg(test)]

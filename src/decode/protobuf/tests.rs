@@ -132,21 +132,24 @@ fn schema_problems_are_reported() {
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("invalid Protobuf schema"), "{err}");
     let err = ProtobufDecoder::new(
         "syntax = \"proto3\"; enum E { A = 0; }",
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("no message"), "{err}");
     let err = ProtobufDecoder::new(
         "syntax = \"proto3\"; import \"missing.proto\"; message M {}",
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("missing.proto"), "{err}");
 }
 
@@ -176,8 +179,8 @@ fn ctx_with_depth(max_depth: usize) -> DecodeContext<'static> {
 
 fn ld(number: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    write_varint(&mut out, u64::from(number << 3 | 2));
-    write_varint(&mut out, payload.len() as u64);
+    varint::write(&mut out, u64::from(number << 3 | 2));
+    varint::write(&mut out, payload.len() as u64);
     out.extend_from_slice(payload);
     out
 }
