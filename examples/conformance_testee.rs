@@ -26,7 +26,6 @@ use superdecode::decode::{
     DecodeContext, EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults,
     RecordDecoder,
 };
-use superdecode::frame::WireFormat;
 use superdecode::json_text::NonFinite;
 
 const PROTOBUF: i32 = 1;
@@ -142,7 +141,6 @@ fn answer(
     };
     let unknown = AtomicU64::new(0);
     let ctx = DecodeContext {
-        wire: WireFormat::Raw,
         message: Some(&message_type),
         unknown_fields: &unknown,
         ..DecodeContext::default()

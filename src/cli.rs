@@ -12,12 +12,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DecodeSettings, MappingSettings, OnError, Settings, SourceSettings};
+use crate::config::{DecodeSettings, MappingSettings, Settings, SourceSettings};
 use crate::encode::{EncodeError, Encoder};
 use crate::error::BatchError;
 use crate::frame::Framing;
 use crate::pipeline::{Call, Engine, RowResult};
-use crate::redshift;
+use crate::redshift::{self, OnError};
 use crate::schema::{SchemaKey, VersionPin};
 
 #[derive(Debug, Parser)]
@@ -148,6 +148,7 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError 
 /// to stream.
 const STDIN_BATCH: usize = 1024;
 
+/// Parses the command line, runs the command, and returns the exit code.
 pub async fn run() -> ExitCode {
     crate::logging::init(false);
     let cli = Cli::parse();

@@ -19,26 +19,12 @@ use crate::decode::{
 };
 use crate::error::BatchError;
 use crate::json_text::{BytesEncoding, NonFinite};
-use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
-use crate::redshift::ResponsePolicy;
+use crate::pipeline::{Engine, Limits};
+use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::glue::GlueSource;
 use crate::schema::local::LocalSource;
 use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
-
-/// Redshift's VARCHAR limit: a longer result cannot be stored.
-pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;
-
-/// What a record error becomes in a Redshift response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OnError {
-    /// `{"_decode_error":{"code":"...","message":"..."}}`, for a dead-letter view.
-    #[default]
-    Object,
-    /// SQL NULL.
-    Null,
-    /// Fail the whole batch (`success:false`).
-    Fail,
-}
+use crate::streams::{StreamOverride, Streams};
 
 /// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
@@ -107,9 +93,11 @@ pub struct MappingSettings {
 /// Decoding records: `decode` takes these, and so do `invoke` and Lambda mode.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DecodeSettings {
+    /// Where schemas come from.
     #[command(flatten)]
     pub source: SourceSettings,
 
+    /// How records map to JSON.
     #[command(flatten)]
     pub mapping: MappingSettings,
 
@@ -118,7 +106,7 @@ pub struct DecodeSettings {
     pub on_error: OnError,
 
     /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
-    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
+    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = crate::decode::DEFAULT_MAX_RESULT_BYTES)]
     pub max_result_bytes: usize,
 
     /// Largest size a zlib-compressed Glue payload may inflate to.
@@ -138,11 +126,11 @@ pub struct DecodeSettings {
     pub streams: Option<String>,
 
     /// Seconds a `latest` schema lookup is cached.
-    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
+    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = crate::schema::DEFAULT_LATEST_TTL_SECS)]
     pub latest_ttl_secs: u64,
 
     /// Seconds a "schema not found" answer is cached.
-    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = 30)]
+    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = crate::schema::DEFAULT_NOT_FOUND_TTL_SECS)]
     pub not_found_ttl_secs: u64,
 
     /// Registry calls in flight at once per process; more lookups wait for a free slot.
@@ -154,6 +142,7 @@ pub struct DecodeSettings {
 /// twin, and each command accepts only the flags it honours.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
+    /// The decode settings.
     #[command(flatten)]
     pub decode: DecodeSettings,
 
@@ -217,6 +206,7 @@ impl Settings {
         }
     }
 
+    /// The JSON mapping options of these settings.
     pub fn json_options(&self) -> JsonOptions {
         self.decode.mapping.json_options()
     }
@@ -228,6 +218,7 @@ impl Settings {
 }
 
 impl MappingSettings {
+    /// The JSON mapping options of these settings.
     pub fn json_options(&self) -> JsonOptions {
         JsonOptions {
             unions: self.unions,

@@ -65,6 +65,7 @@ enum Header {
 }
 
 impl Encoder {
+    /// An encoder for `definition`'s records, framed as `framing` (optionally zlib-compressed, Glue only); `message` picks a Protobuf message.
     pub fn new(
         definition: &SchemaDefinition,
         framing: Framing,
@@ -129,7 +130,7 @@ impl Encoder {
                 avro.encode(&value)?
             }
             Body::Protobuf(protobuf) => {
-                protobuf.encode(json, self.message.as_deref(), self.wire)?
+                protobuf.encode(json, self.message.as_deref(), self.wire.message_selector())?
             }
             Body::Json => {
                 serde_json::from_str::<serde::de::IgnoredAny>(json)

@@ -53,6 +53,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as it appears in error objects (`decode_failed`).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidHex => "invalid_hex",
@@ -84,11 +85,14 @@ impl fmt::Display for ErrorCode {
 /// A failure caused by the bytes of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
+    /// What kind of failure.
     pub code: ErrorCode,
+    /// What exactly failed, for people.
     pub message: String,
 }
 
 impl RecordError {
+    /// A record error of kind `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         RecordError {
             code,

@@ -18,103 +18,51 @@ use crate::decode::DecodeContext;
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
+use crate::streams::{Binding, Streams};
 
 /// One row of a batch, by call shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// `(hex)`: the payload carries its schema ID, framing detected.
-    Framed { hex: Option<String> },
+    Framed {
+        /// The payload.
+        hex: Option<String>,
+    },
     /// `(stream, hex)`: the stream's configured schema, raw unless configured otherwise.
     Stream {
+        /// The stream name.
         stream: Option<String>,
+        /// The payload.
         hex: Option<String>,
     },
     /// `(registry, schema, hex)`: raw, latest version.
     Named {
+        /// The registry name.
         registry: Option<String>,
+        /// The schema name.
         schema: Option<String>,
+        /// The payload.
         hex: Option<String>,
     },
     /// A row that is SQL NULL as a whole.
     Null,
 }
 
-/// How one stream's records are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub registry: String,
-    pub schema: String,
-    pub version: VersionPin,
-    pub framing: Framing,
-    /// The Protobuf message of raw payloads (default: the file's first message).
-    pub message: Option<String>,
-}
-
-/// What a stream's configuration may override; every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamOverride {
-    /// Registry of the stream's schema (default: the default registry).
-    pub registry: Option<String>,
-    /// Schema name (default: the stream name).
-    pub schema: Option<String>,
-    /// Pinned version number (default: latest).
-    pub version: Option<u32>,
-    /// Framing of the stream's payloads (default: raw).
-    pub framing: Option<Framing>,
-    /// Protobuf message of raw payloads, full name or relative to the file's package
-    /// (default: the first message declared in the file).
-    pub message: Option<String>,
-}
-
-/// Per-stream schema bindings. By convention a stream reads the schema of the same name,
-/// latest version, in the default registry, as raw payloads; overrides change any of that.
-#[derive(Debug, Clone)]
-pub struct Streams {
-    default_registry: String,
-    overrides: HashMap<String, StreamOverride>,
-}
-
-impl Streams {
-    pub fn new(default_registry: String, overrides: HashMap<String, StreamOverride>) -> Self {
-        Streams {
-            default_registry,
-            overrides,
-        }
-    }
-
-    /// The framing of `stream`'s payloads.
-    pub fn framing(&self, stream: &str) -> Framing {
-        self.overrides
-            .get(stream)
-            .and_then(|o| o.framing)
-            .unwrap_or(Framing::Raw)
-    }
-
-    pub fn binding(&self, stream: &str) -> Binding {
-        let over = self.overrides.get(stream).cloned().unwrap_or_default();
-        Binding {
-            registry: over
-                .registry
-                .unwrap_or_else(|| self.default_registry.clone()),
-            schema: over.schema.unwrap_or_else(|| stream.to_owned()),
-            version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
-            framing: self.framing(stream),
-            message: over.message,
-        }
-    }
-}
-
+/// Per-record limits that protect a batch from hostile input.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest JSON result; larger is a `result_too_large` record error.
     pub max_result_bytes: usize,
+    /// Largest size a compressed body may inflate to.
     pub max_inflated_bytes: usize,
+    /// Deepest nesting a record may reach.
     pub max_depth: usize,
 }
 
 /// The result for one row: `None` is SQL NULL (a NULL payload).
 pub type RowResult = Option<Result<String, RecordError>>;
 
+/// The batch engine: schema cache, stream bindings and limits, shared by every batch.
 pub struct Engine {
     schemas: SchemaCache,
     streams: Streams,
@@ -245,6 +193,7 @@ fn origin(call: &Call) -> Result<Option<Origin<'_>>, RecordError> {
 }
 
 impl Engine {
+    /// An engine over `schemas`, reading streams as `streams` says, within `limits`.
     pub fn new(schemas: SchemaCache, streams: Streams, limits: Limits) -> Self {
         Engine {
             schemas,
@@ -260,6 +209,7 @@ impl Engine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The schema cache (for its statistics).
     pub fn schemas(&self) -> &SchemaCache {
         &self.schemas
     }
@@ -485,7 +435,7 @@ impl Engine {
         };
         let body = header.body(&scratch.payload, &limits)?;
         let ctx = DecodeContext {
-            wire: header.wire,
+            selector: header.wire.message_selector(),
             max_result_bytes: self.limits.max_result_bytes,
             max_depth: self.limits.max_depth,
             message,

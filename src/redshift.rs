@@ -14,15 +14,29 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use crate::config::OnError;
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::pipeline::{Call, Engine, RowView};
+
+/// What a record error becomes in a Redshift response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// `{"_decode_error":{"code":"...","message":"..."}}`, for a dead-letter view.
+    #[default]
+    Object,
+    /// SQL NULL.
+    Null,
+    /// Fail the whole batch (`success:false`).
+    Fail,
+}
 
 /// The batch metadata we log; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct BatchInfo {
+    /// Redshift's `request_id`.
     pub request_id: Option<String>,
+    /// Redshift's `query_id`.
     pub query_id: Option<i64>,
+    /// The SQL name of the external function called.
     pub external_function: Option<String>,
 }
 
@@ -165,6 +179,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A failed response: `{"success":false,"error_msg":...}`.
 pub fn failure(message: impl Into<String>) -> Value {
     json!({"success": false, "error_msg": message.into()})
 }
@@ -195,12 +210,17 @@ impl ResponsePolicy {
 
 /// What a handled batch produced, for the response and the batch log line.
 pub struct Outcome {
+    /// The batch metadata of the event.
     pub info: BatchInfo,
+    /// The response to return to Redshift.
     pub response: Value,
+    /// Rows in the batch.
     pub records: usize,
+    /// Rows that were record errors.
     pub record_errors: usize,
     /// Record errors by code, for the batch log.
     pub errors_by_code: BTreeMap<&'static str, usize>,
+    /// Why the batch failed, when it did.
     pub failure: Option<String>,
 }
 

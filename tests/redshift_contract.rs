@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use superdecode::config::{OnError, Settings};
+use superdecode::config::Settings;
 use superdecode::pipeline::Engine;
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");

@@ -25,6 +25,7 @@ use crate::frame::SchemaId;
 /// (registry, schema)
 type SchemaName = (String, String);
 
+/// A local schema directory: `DIR/<registry>/<schema>/<version>.avsc|.proto|.json`, with optional `ids.json`.
 #[derive(Debug)]
 pub struct LocalSource {
     root: PathBuf,

@@ -14,23 +14,31 @@ use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 pub use cache::{
-    CacheSettings, CacheStats, CompiledSchema, DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
+    CacheSettings, CacheStats, CompiledSchema, DEFAULT_LATEST_TTL_SECS, DEFAULT_NOT_FOUND_TTL_SECS,
+    DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
 };
 
 /// Which version of a named schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VersionPin {
+    /// The newest version.
     Latest,
+    /// This version number.
     Number(u32),
 }
 
 /// What a record needs resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SchemaKey {
+    /// A global schema ID from a record's frame.
     Id(SchemaId),
+    /// A schema by name, for assumed-schema calls.
     Named {
+        /// The registry name.
         registry: String,
+        /// The schema name.
         schema: String,
+        /// Which version.
         version: VersionPin,
     },
 }
@@ -83,10 +91,15 @@ impl std::fmt::Display for SchemaDefinition {
 /// A schema version as a source returns it: text, not yet compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaDefinition {
+    /// The registry holding the schema.
     pub registry: String,
+    /// The schema name.
     pub schema: String,
+    /// The version number.
     pub version: u32,
+    /// The data format.
     pub format: DataFormat,
+    /// The schema text (`.avsc` JSON, `.proto` source, JSON Schema).
     pub text: String,
     /// The Glue schema version ID, when the source knows it: a lookup of `latest` then
     /// also fills the cache entry for that ID.

@@ -33,9 +33,8 @@ use std::sync::atomic::Ordering;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use super::{DecodeContext, JsonOptions, RecordDecoder};
+use super::{DecodeContext, JsonOptions, MessageSelector, RecordDecoder};
 use crate::error::{ErrorCode, RecordError};
-use crate::frame::WireFormat;
 use crate::varint;
 
 /// The name the schema text is compiled under.
@@ -44,6 +43,7 @@ const SCHEMA_FILE: &str = "schema.proto";
 /// Deepest Confluent message-index path we accept; real schemas nest a few levels.
 const MAX_INDEX_PATH: usize = 64;
 
+/// Decodes Protobuf binary records of one `.proto` file's messages.
 pub struct ProtobufDecoder {
     /// Every message of the schema file, sorted by full name: the Glue index.
     sorted: Vec<MessageDescriptor>,
@@ -92,7 +92,9 @@ pub enum EncodeError {
     /// The document is not ProtoJSON for the message.
     #[error("not a valid {message} in JSON: {source}")]
     Json {
+        /// The message's full name.
         message: String,
+        /// Why the JSON does not read as that message.
         #[source]
         source: serde_json::Error,
     },
@@ -158,8 +160,8 @@ impl ProtobufDecoder {
         ctx: &DecodeContext,
     ) -> Result<(MessageDescriptor, &'b [u8]), RecordError> {
         let mut rest = body;
-        let message = match ctx.wire {
-            WireFormat::Glue => {
+        let message = match ctx.selector {
+            MessageSelector::GlueIndex => {
                 let index = read_varint(&mut rest)?;
                 usize::try_from(index)
                     .ok()
@@ -172,8 +174,8 @@ impl ProtobufDecoder {
                         ))
                     })?
             }
-            WireFormat::Confluent => self.confluent_path(&mut rest)?,
-            WireFormat::Raw | WireFormat::SingleObject => match ctx.message {
+            MessageSelector::ConfluentPath => self.confluent_path(&mut rest)?,
+            MessageSelector::Configured => match ctx.message {
                 Some(name) => self
                     .named(name)
                     .ok_or_else(|| bad_index(format!("the schema has no message {name}")))?,
@@ -220,7 +222,7 @@ impl ProtobufDecoder {
         &self,
         json: &str,
         message: Option<&str>,
-        wire: WireFormat,
+        selector: MessageSelector,
     ) -> Result<Vec<u8>, EncodeError> {
         let descriptor = match message {
             Some(name) => self
@@ -237,8 +239,8 @@ impl ProtobufDecoder {
                 }
             })?;
         let mut out = Vec::new();
-        match wire {
-            WireFormat::Glue => {
+        match selector {
+            MessageSelector::GlueIndex => {
                 let index = self
                     .sorted
                     .iter()
@@ -246,7 +248,7 @@ impl ProtobufDecoder {
                     .ok_or(EncodeError::Index)?;
                 varint::write(&mut out, index as u64);
             }
-            WireFormat::Confluent => {
+            MessageSelector::ConfluentPath => {
                 let path = self.confluent_path_of(&descriptor);
                 if path == [0] {
                     out.push(0);
@@ -257,7 +259,7 @@ impl ProtobufDecoder {
                     }
                 }
             }
-            WireFormat::Raw | WireFormat::SingleObject => {}
+            MessageSelector::Configured => {}
         }
         out.extend_from_slice(&prost::Message::encode_to_vec(&dynamic));
         Ok(out)
