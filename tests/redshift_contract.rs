@@ -1,4 +1,4 @@
-//! The Redshift external-function contract (DESIGN.md), through the pure handler.
+//! The Redshift external-function contract (README, "The three call shapes" and "Errors"), through the pure handler.
 
 use std::path::Path;
 
