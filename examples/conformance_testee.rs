@@ -26,7 +26,6 @@ use superdecode::decode::{
     DecodeContext, EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults,
     RecordDecoder,
 };
-use superdecode::frame::WireFormat;
 use superdecode::json_text::NonFinite;
 
 const PROTOBUF: i32 = 1;
@@ -63,11 +62,13 @@ fn run() -> Result<(), String> {
     let proto3 = ProtobufDecoder::new(
         &read("src/google/protobuf/test_messages_proto3.proto")?,
         &options,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let proto2 = ProtobufDecoder::new(
         &read("src/google/protobuf/test_messages_proto2.proto")?,
         &options,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
 
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
@@ -140,7 +141,6 @@ fn answer(
     };
     let unknown = AtomicU64::new(0);
     let ctx = DecodeContext {
-        wire: WireFormat::Raw,
         message: Some(&message_type),
         unknown_fields: &unknown,
         ..DecodeContext::default()

@@ -1,5 +1,6 @@
 //! The command line: `decode` hex payloads, `invoke` a Redshift event file, `encode` JSON
-//! documents into framed payloads for tests and demos.
+//! documents into framed payloads for tests and demos. A shell over the same engine as
+//! Lambda mode; it holds no decoding logic of its own.
 //!
 //! Exit codes: 0 on success (record errors are printed as error objects, or `null` under
 //! `--on-error null`); 1 when `invoke`'s response is `success:false` or, under
@@ -11,12 +12,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DecodeSettings, MappingSettings, OnError, Settings, SourceSettings};
-use crate::encode::Encoder;
-use crate::error::EnvError;
+use crate::config::{DecodeSettings, MappingSettings, Settings, SourceSettings};
+use crate::encode::{EncodeError, Encoder};
+use crate::error::BatchError;
 use crate::frame::Framing;
 use crate::pipeline::{Call, Engine, RowResult};
-use crate::redshift;
+use crate::redshift::{self, OnError};
 use crate::schema::{SchemaKey, VersionPin};
 
 #[derive(Debug, Parser)]
@@ -103,10 +104,51 @@ struct EncodeArgs {
     json: Vec<String>,
 }
 
+/// Why a command stopped; every one exits with status 2.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The command line cannot run as given.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// Building the engine or decoding a batch failed.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    /// The encoder cannot be built for the schema and framing asked for.
+    #[error(transparent)]
+    Encoder(EncodeError),
+    /// A document does not encode.
+    #[error("document {index}: {source}")]
+    Document {
+        index: usize,
+        #[source]
+        source: EncodeError,
+    },
+    /// Reading input or writing output failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The event file is not JSON.
+    #[error("{path} is not JSON: {source}")]
+    EventJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+    let what = what.into();
+    move |source| CliError::Io { what, source }
+}
+
 /// How many stdin lines go into one batch: enough to batch registry lookups, small enough
 /// to stream.
 const STDIN_BATCH: usize = 1024;
 
+/// Parses the command line, runs the command, and returns the exit code.
 pub async fn run() -> ExitCode {
     crate::logging::init(false);
     let cli = Cli::parse();
@@ -124,9 +166,9 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn decode(args: DecodeArgs) -> Result<ExitCode, EnvError> {
+async fn decode(args: DecodeArgs) -> Result<ExitCode, CliError> {
     if args.stream.is_none() && args.framing == Some(Framing::Raw) {
-        return Err(EnvError::new(
+        return Err(CliError::Usage(
             "--framing raw needs --stream to name the schema",
         ));
     }
@@ -151,7 +193,7 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, EnvError> {
     }
     let mut calls = Vec::with_capacity(STDIN_BATCH);
     for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(|e| EnvError::new(format!("reading stdin: {e}")))?;
+        let line = line.map_err(io_error("reading stdin"))?;
         calls.push(call(line.trim().to_owned()));
         if calls.len() == STDIN_BATCH {
             if printer.print(&calls).await? != ExitCode::SUCCESS {
@@ -176,9 +218,9 @@ struct Printer<'a, W: Write> {
 impl<W: Write> Printer<'_, W> {
     /// Decodes and prints one batch. Under `--on-error fail` the first record error stops
     /// the output with a message and exit code 1, as `invoke` fails the batch.
-    async fn print(&mut self, calls: &[Call]) -> Result<ExitCode, EnvError> {
+    async fn print(&mut self, calls: &[Call]) -> Result<ExitCode, CliError> {
         let rows: Vec<RowResult> = self.engine.decode_rows(calls, self.framing, None).await?;
-        let write_error = |e: std::io::Error| EnvError::new(format!("writing stdout: {e}"));
+        let write_error = |e| io_error("writing stdout")(e);
         for row in rows {
             let line = match (row, self.on_error) {
                 (Some(Ok(json)), _) => json,
@@ -201,16 +243,19 @@ impl<W: Write> Printer<'_, W> {
     }
 }
 
-async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
+async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let path = &args.event;
     let text = std::fs::read_to_string(path)
-        .map_err(|e| EnvError::new(format!("cannot read {}: {e}", path.display())))?;
-    let event: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| EnvError::new(format!("{} is not JSON: {e}", path.display())))?;
+        .map_err(io_error(format!("cannot read {}", path.display())))?;
+    let event: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| CliError::EventJson {
+            path: path.display().to_string(),
+            source,
+        })?;
     let engine = args.settings.engine().await?;
     let outcome = redshift::handle(&engine, args.settings.response_policy(), &event, None).await;
     let pretty = serde_json::to_string_pretty(&outcome.response)
-        .map_err(|e| EnvError::new(format!("cannot print the response: {e}")))?;
+        .map_err(|e| io_error("cannot print the response")(e.into()))?;
     println!("{pretty}");
     Ok(if outcome.failure.is_some() {
         ExitCode::FAILURE
@@ -219,7 +264,7 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, EnvError> {
     })
 }
 
-async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
+async fn encode(args: EncodeArgs) -> Result<ExitCode, CliError> {
     let source = args.source.source().await?;
     let key = SchemaKey::Named {
         registry: args.source.registry.clone(),
@@ -227,7 +272,7 @@ async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
         version: args.version.map_or(VersionPin::Latest, VersionPin::Number),
     };
     let definition = source.fetch(&key).await?.ok_or_else(|| {
-        EnvError::new(format!("{key} does not exist in the {}", source.describe()))
+        BatchError::new(format!("{key} does not exist in the {}", source.describe()))
     })?;
     let encoder = Encoder::new(
         &definition,
@@ -236,13 +281,13 @@ async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
         args.message.clone(),
         &args.mapping.json_options(),
     )
-    .map_err(EnvError::new)?;
+    .map_err(CliError::Encoder)?;
     let documents: Vec<String> = if args.json.is_empty() {
         std::io::stdin()
             .lock()
             .lines()
             .collect::<Result<_, _>>()
-            .map_err(|e| EnvError::new(format!("reading stdin: {e}")))?
+            .map_err(io_error("reading stdin"))?
     } else {
         args.json
     };
@@ -254,9 +299,11 @@ async fn encode(args: EncodeArgs) -> Result<ExitCode, EnvError> {
     {
         let payload = encoder
             .encode(document)
-            .map_err(|e| EnvError::new(format!("document {}: {e}", i + 1)))?;
-        writeln!(stdout, "{}", hex::encode(payload))
-            .map_err(|e| EnvError::new(format!("writing stdout: {e}")))?;
+            .map_err(|source| CliError::Document {
+                index: i + 1,
+                source,
+            })?;
+        writeln!(stdout, "{}", hex::encode(payload)).map_err(io_error("writing stdout"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

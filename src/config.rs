@@ -17,28 +17,14 @@ use crate::decode::{
     EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults, TimeEncoding,
     UnionEncoding,
 };
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::json_text::{BytesEncoding, NonFinite};
-use crate::pipeline::{Engine, Limits, StreamOverride, Streams};
-use crate::redshift::ResponsePolicy;
+use crate::pipeline::{Engine, Limits};
+use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::glue::GlueSource;
 use crate::schema::local::LocalSource;
 use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
-
-/// Redshift's VARCHAR limit: a longer result cannot be stored.
-pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;
-
-/// What a record error becomes in a Redshift response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OnError {
-    /// `{"_decode_error":{"code":"...","message":"..."}}`, for a dead-letter view.
-    #[default]
-    Object,
-    /// SQL NULL.
-    Null,
-    /// Fail the whole batch (`success:false`).
-    Fail,
-}
+use crate::streams::{StreamOverride, Streams};
 
 /// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
@@ -107,9 +93,11 @@ pub struct MappingSettings {
 /// Decoding records: `decode` takes these, and so do `invoke` and Lambda mode.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DecodeSettings {
+    /// Where schemas come from.
     #[command(flatten)]
     pub source: SourceSettings,
 
+    /// How records map to JSON.
     #[command(flatten)]
     pub mapping: MappingSettings,
 
@@ -118,7 +106,7 @@ pub struct DecodeSettings {
     pub on_error: OnError,
 
     /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
-    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = DEFAULT_MAX_RESULT_BYTES)]
+    #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = crate::decode::DEFAULT_MAX_RESULT_BYTES)]
     pub max_result_bytes: usize,
 
     /// Largest size a zlib-compressed Glue payload may inflate to.
@@ -138,11 +126,11 @@ pub struct DecodeSettings {
     pub streams: Option<String>,
 
     /// Seconds a `latest` schema lookup is cached.
-    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = 300)]
+    #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = crate::schema::DEFAULT_LATEST_TTL_SECS)]
     pub latest_ttl_secs: u64,
 
     /// Seconds a "schema not found" answer is cached.
-    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = 30)]
+    #[arg(long, env = "SUPERDECODE_NOT_FOUND_TTL_SECS", default_value_t = crate::schema::DEFAULT_NOT_FOUND_TTL_SECS)]
     pub not_found_ttl_secs: u64,
 
     /// Registry calls in flight at once per process; more lookups wait for a free slot.
@@ -154,6 +142,7 @@ pub struct DecodeSettings {
 /// twin, and each command accepts only the flags it honours.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
+    /// The decode settings.
     #[command(flatten)]
     pub decode: DecodeSettings,
 
@@ -174,7 +163,7 @@ fn parse_depth(text: &str) -> Result<usize, String> {
 
 /// Parses settings from command-line flags, with the environment filling in what they
 /// leave out.
-fn parse_flags<A, I, T>(flags: I) -> Result<A, EnvError>
+fn parse_flags<A, I, T>(flags: I) -> Result<A, BatchError>
 where
     A: clap::Args,
     I: IntoIterator<Item = T>,
@@ -190,18 +179,18 @@ where
         .chain(flags.into_iter().map(Into::into));
     <Flags<A> as clap::Parser>::try_parse_from(args)
         .map(|parsed| parsed.settings)
-        .map_err(|e| EnvError::new(format!("invalid configuration: {e}")))
+        .map_err(|e| BatchError::new(format!("invalid configuration: {e}")))
 }
 
 impl Settings {
     /// Reads the settings from `SUPERDECODE_*` variables alone (Lambda mode).
-    pub fn from_env() -> Result<Self, EnvError> {
+    pub fn from_env() -> Result<Self, BatchError> {
         Self::from_flags::<[&str; 0], &str>([])
     }
 
     /// Reads the settings from command-line flags (e.g. `["--schemas", "dir"]`), with the
     /// environment filling in what they leave out.
-    pub fn from_flags<I, T>(flags: I) -> Result<Self, EnvError>
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, BatchError>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -217,17 +206,19 @@ impl Settings {
         }
     }
 
+    /// The JSON mapping options of these settings.
     pub fn json_options(&self) -> JsonOptions {
         self.decode.mapping.json_options()
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
-    pub async fn engine(&self) -> Result<Engine, EnvError> {
+    pub async fn engine(&self) -> Result<Engine, BatchError> {
         self.decode.engine().await
     }
 }
 
 impl MappingSettings {
+    /// The JSON mapping options of these settings.
     pub fn json_options(&self) -> JsonOptions {
         JsonOptions {
             unions: self.unions,
@@ -246,7 +237,7 @@ impl MappingSettings {
 impl SourceSettings {
     /// The schema source these settings name: the local directory when one is given,
     /// otherwise the AWS Glue Schema Registry.
-    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, EnvError> {
+    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, BatchError> {
         Ok(match &self.schemas {
             Some(dir) => Arc::new(LocalSource::load(dir)?),
             None => Arc::new(
@@ -258,26 +249,27 @@ impl SourceSettings {
 
 impl DecodeSettings {
     /// The per-stream overrides, from inline JSON or a file.
-    pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, EnvError> {
+    pub fn stream_overrides(&self) -> Result<HashMap<String, StreamOverride>, BatchError> {
         let Some(value) = self.streams.as_deref() else {
             return Ok(HashMap::new());
         };
         let (text, origin) = if value.trim_start().starts_with('{') {
             (value.to_owned(), "SUPERDECODE_STREAMS".to_owned())
         } else {
-            let text = std::fs::read_to_string(value)
-                .map_err(|e| EnvError::new(format!("cannot read stream overrides {value}: {e}")))?;
+            let text = std::fs::read_to_string(value).map_err(|e| {
+                BatchError::new(format!("cannot read stream overrides {value}: {e}"))
+            })?;
             (text, value.to_owned())
         };
         serde_json::from_str(&text).map_err(|e| {
-            EnvError::new(format!(
+            BatchError::new(format!(
                 "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\"}}}}"
             ))
         })
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
-    pub async fn engine(&self) -> Result<Engine, EnvError> {
+    pub async fn engine(&self) -> Result<Engine, BatchError> {
         let cache = SchemaCache::new(
             self.source.source().await?,
             self.mapping.json_options(),

@@ -11,6 +11,38 @@ use crate::decode::{DataFormat, JsonOptions};
 use crate::frame::{Framing, WireFormat, confluent, glue, soe};
 use crate::schema::SchemaDefinition;
 
+/// Why a document cannot be encoded, or an encoder built.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The schema does not compile.
+    #[error(transparent)]
+    Schema(#[from] crate::decode::CompileError),
+    /// `--zlib` with a framing other than Glue.
+    #[error("--zlib applies only to --framing glue")]
+    ZlibNeedsGlue,
+    /// Glue framing for a schema version whose Glue ID is unknown.
+    #[error("{0} has no Glue version ID (ids.json \"glue\")")]
+    NoGlueId(String),
+    /// Confluent framing for a schema version whose Confluent ID is unknown.
+    #[error("{0} has no Confluent ID (ids.json \"confluent\")")]
+    NoConfluentId(String),
+    /// Single-object encoding for a schema that is not Avro.
+    #[error("single-object encoding is for Avro schemas only")]
+    SingleObjectNeedsAvro,
+    /// `--framing auto`.
+    #[error("choose a framing to encode: raw, glue, confluent or soe")]
+    NoFraming,
+    /// The document is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// The document does not fit the Avro schema.
+    #[error(transparent)]
+    Avro(#[from] crate::decode::avro::EncodeError),
+    /// The document does not fit the Protobuf message.
+    #[error(transparent)]
+    Protobuf(#[from] crate::decode::protobuf::EncodeError),
+}
+
 enum Body {
     Avro(AvroDecoder),
     Protobuf(ProtobufDecoder),
@@ -33,50 +65,52 @@ enum Header {
 }
 
 impl Encoder {
+    /// An encoder for `definition`'s records, framed as `framing` (optionally zlib-compressed, Glue only); `message` picks a Protobuf message.
     pub fn new(
         definition: &SchemaDefinition,
         framing: Framing,
         zlib: bool,
         message: Option<String>,
         options: &JsonOptions,
-    ) -> Result<Self, String> {
-        let name = format!(
-            "schema '{}' version {} in registry '{}'",
-            definition.schema, definition.version, definition.registry
-        );
+    ) -> Result<Self, EncodeError> {
         let body = match definition.format {
-            DataFormat::Avro => Body::Avro(AvroDecoder::new(&definition.text, options)?),
-            DataFormat::Protobuf => {
-                Body::Protobuf(ProtobufDecoder::new(&definition.text, options)?)
-            }
+            DataFormat::Avro => Body::Avro(
+                AvroDecoder::new(&definition.text, options)
+                    .map_err(crate::decode::CompileError::from)?,
+            ),
+            DataFormat::Protobuf => Body::Protobuf(
+                ProtobufDecoder::new(&definition.text, options)
+                    .map_err(crate::decode::CompileError::from)?,
+            ),
             DataFormat::Json => Body::Json,
         };
         if zlib && framing != Framing::Glue {
-            return Err("--zlib applies only to --framing glue".into());
+            return Err(EncodeError::ZlibNeedsGlue);
         }
         let (wire, header) = match framing {
             Framing::Raw => (WireFormat::Raw, Header::None),
             Framing::Glue => {
                 let version = definition
                     .glue_id
-                    .ok_or_else(|| format!("{name} has no Glue version ID (ids.json \"glue\")"))?;
+                    .ok_or_else(|| EncodeError::NoGlueId(definition.to_string()))?;
                 (WireFormat::Glue, Header::Glue { version, zlib })
             }
             Framing::Confluent => {
-                let id = definition.confluent_id.ok_or_else(|| {
-                    format!("{name} has no Confluent ID (ids.json \"confluent\")")
-                })?;
+                let id = definition
+                    .confluent_id
+                    .ok_or_else(|| EncodeError::NoConfluentId(definition.to_string()))?;
                 (WireFormat::Confluent, Header::Confluent(id))
             }
             Framing::Soe => {
                 if definition.format != DataFormat::Avro {
-                    return Err("single-object encoding is for Avro schemas only".into());
+                    return Err(EncodeError::SingleObjectNeedsAvro);
                 }
-                let fingerprint = canonical::fingerprint(&definition.text)?;
+                let fingerprint = canonical::fingerprint(&definition.text)
+                    .map_err(crate::decode::CompileError::from)?;
                 (WireFormat::SingleObject, Header::SingleObject(fingerprint))
             }
             Framing::Auto => {
-                return Err("choose a framing to encode: raw, glue, confluent or soe".into());
+                return Err(EncodeError::NoFraming);
             }
         };
         Ok(Encoder {
@@ -88,19 +122,19 @@ impl Encoder {
     }
 
     /// Encodes one JSON document into a framed payload.
-    pub fn encode(&self, json: &str) -> Result<Vec<u8>, String> {
+    pub fn encode(&self, json: &str) -> Result<Vec<u8>, EncodeError> {
         let body = match &self.body {
             Body::Avro(avro) => {
-                let value = crate::json_text::ExactJson::parse(json)
-                    .map_err(|e| format!("not JSON: {e}"))?;
+                let value =
+                    crate::json_text::ExactJson::parse(json).map_err(EncodeError::NotJson)?;
                 avro.encode(&value)?
             }
             Body::Protobuf(protobuf) => {
-                protobuf.encode(json, self.message.as_deref(), self.wire)?
+                protobuf.encode(json, self.message.as_deref(), self.wire.message_selector())?
             }
             Body::Json => {
                 serde_json::from_str::<serde::de::IgnoredAny>(json)
-                    .map_err(|e| format!("not JSON: {e}"))?;
+                    .map_err(EncodeError::NotJson)?;
                 json.trim().as_bytes().to_vec()
             }
         };

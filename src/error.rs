@@ -1,13 +1,18 @@
-//! The two classes of failure (DESIGN.md, "Error policy").
+//! The two classes of failure, and how each reaches Redshift.
 //!
 //! * A [`RecordError`] comes from the bytes of one record. It never fails a batch on its
 //!   own: the error policy turns it into an error object, a SQL NULL, or (only when asked)
 //!   a batch failure.
-//! * An [`EnvError`] means the environment cannot be trusted (registry unreachable, schema
-//!   missing, ...). It always fails the batch, so that nothing wrong is materialized and
-//!   the refresh can be retried.
+//! * A [`BatchError`] means the environment cannot be trusted (registry unreachable, schema
+//!   missing, deadline passed, ...). It always fails the batch, so that nothing wrong is
+//!   materialized and the refresh can be retried.
+//!
+//! Each layer has its own typed error for what can go wrong in it (a schema that does not
+//! compile, a malformed event, a document that does not encode); where such an error fails
+//! a batch it becomes the [`source`](std::error::Error::source) of a [`BatchError`].
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Stable machine-readable codes for record errors. They appear in
 /// `{"_decode_error":{"code":...}}` and are a contract: SQL dead-letter views match on them.
@@ -48,26 +53,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 16] = [
-        ErrorCode::InvalidHex,
-        ErrorCode::UnknownHeader,
-        ErrorCode::ShortHeader,
-        ErrorCode::UnsupportedCompression,
-        ErrorCode::DecompressionFailed,
-        ErrorCode::DecompressedTooLarge,
-        ErrorCode::SchemaNotFound,
-        ErrorCode::DecodeFailed,
-        ErrorCode::TrailingBytes,
-        ErrorCode::InvalidUtf8,
-        ErrorCode::InvalidMessageIndex,
-        ErrorCode::InvalidJson,
-        ErrorCode::ResultTooLarge,
-        ErrorCode::InvalidArgument,
-        ErrorCode::NestingTooDeep,
-        ErrorCode::ResponseTooLarge,
-    ];
-
+    /// The code as it appears in error objects (`decode_failed`).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidHex => "invalid_hex",
@@ -99,11 +85,14 @@ impl fmt::Display for ErrorCode {
 /// A failure caused by the bytes of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
+    /// What kind of failure.
     pub code: ErrorCode,
+    /// What exactly failed, for people.
     pub message: String,
 }
 
 impl RecordError {
+    /// A record error of kind `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         RecordError {
             code,
@@ -129,31 +118,71 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 /// A failure of the environment (registry, configuration, deadline): fails the batch.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct EnvError {
+///
+/// Its text is the whole message (the `error_msg` of a failed response), cause included;
+/// [`source`](std::error::Error::source) gives the typed cause, when there is one.
+#[derive(Debug, Clone)]
+pub struct BatchError {
     message: String,
     transient: bool,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
-impl EnvError {
+impl BatchError {
+    /// A batch failure described by `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        EnvError {
+        BatchError {
             message: message.into(),
             transient: false,
+            source: None,
+        }
+    }
+
+    /// A batch failure caused by `source`: the message is `"{context}: {source}"`.
+    pub fn caused_by(
+        context: impl fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BatchError {
+            message: format!("{context}: {source}"),
+            transient: false,
+            source: Some(Arc::new(source)),
         }
     }
 
     /// A failure that may pass if the call is made again: throttling, a 5xx answer, a
     /// timeout, a dropped connection. Registry lookups retry these with backoff.
     pub fn transient(message: impl Into<String>) -> Self {
-        EnvError {
-            message: message.into(),
+        BatchError {
             transient: true,
+            ..BatchError::new(message)
         }
     }
 
+    /// Whether asking again may succeed (see [`BatchError::transient`]).
     pub fn is_transient(&self) -> bool {
         self.transient
     }
 }
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for BatchError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message && self.transient == other.transient
+    }
+}
+
+impl Eq for BatchError {}

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 
 /// Appends `s` as a JSON string literal, quotes included.
-pub fn push_str_literal(out: &mut String, s: &str) {
+pub(crate) fn push_str_literal(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -35,7 +35,7 @@ pub fn push_str_literal(out: &mut String, s: &str) {
 }
 
 /// The JSON string literal for `s`, quotes included; used for keys compiled ahead of time.
-pub fn str_literal(s: &str) -> Box<str> {
+pub(crate) fn str_literal(s: &str) -> Box<str> {
     let mut out = String::with_capacity(s.len() + 2);
     push_str_literal(&mut out, s);
     out.into_boxed_str()
@@ -56,7 +56,7 @@ pub enum BytesEncoding {
 }
 
 /// Appends binary data as a JSON string in the chosen encoding.
-pub fn push_bytes(out: &mut String, data: &[u8], encoding: BytesEncoding) {
+pub(crate) fn push_bytes(out: &mut String, data: &[u8], encoding: BytesEncoding) {
     out.push('"');
     match encoding {
         BytesEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode_string(data, out),
@@ -82,7 +82,7 @@ pub enum NonFinite {
 }
 
 /// Appends a double as the shortest JSON number that reads back to the same value.
-pub fn push_f64(out: &mut String, v: f64, non_finite: NonFinite) {
+pub(crate) fn push_f64(out: &mut String, v: f64, non_finite: NonFinite) {
     if v.is_finite() {
         out.push_str(ryu::Buffer::new().format_finite(v));
     } else {
@@ -92,7 +92,7 @@ pub fn push_f64(out: &mut String, v: f64, non_finite: NonFinite) {
 
 /// Appends a float as the shortest JSON number that reads back to the same `f32`
 /// (so `1.1f32` is `1.1`, not `1.100000023841858`).
-pub fn push_f32(out: &mut String, v: f32, non_finite: NonFinite) {
+pub(crate) fn push_f32(out: &mut String, v: f32, non_finite: NonFinite) {
     if v.is_finite() {
         out.push_str(ryu::Buffer::new().format_finite(v));
     } else {
@@ -110,7 +110,7 @@ fn push_non_finite(out: &mut String, nan: bool, positive: bool, non_finite: NonF
 }
 
 /// Appends an integer.
-pub fn push_int(out: &mut String, v: impl itoa::Integer) {
+pub(crate) fn push_int(out: &mut String, v: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(v));
 }
 
@@ -160,7 +160,7 @@ mod tests {
 /// (the `encode` command): `serde_json::Value` would round `12345678901234567890.10`
 /// through a float. Object members keep their order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ExactJson {
+pub(crate) enum ExactJson {
     Null,
     Bool(bool),
     Number(String),
@@ -196,7 +196,7 @@ impl<'de> serde::Deserialize<'de> for RawMembers {
 }
 
 impl ExactJson {
-    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+    pub(crate) fn parse(text: &str) -> Result<Self, serde_json::Error> {
         let raw: Box<serde_json::value::RawValue> = serde_json::from_str(text)?;
         Self::from_raw(raw.get())
     }
@@ -223,60 +223,53 @@ impl ExactJson {
         })
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, ExactJson::Null)
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             ExactJson::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             ExactJson::String(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
             ExactJson::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
 
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
             ExactJson::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            ExactJson::Number(n) => n.parse().ok(),
-            _ => None,
-        }
-    }
-
-    pub fn as_array(&self) -> Option<&[ExactJson]> {
+    pub(crate) fn as_array(&self) -> Option<&[ExactJson]> {
         match self {
             ExactJson::Array(items) => Some(items),
             _ => None,
         }
     }
 
-    pub fn as_object(&self) -> Option<&[(String, ExactJson)]> {
+    pub(crate) fn as_object(&self) -> Option<&[(String, ExactJson)]> {
         match self {
             ExactJson::Object(members) => Some(members),
             _ => None,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&ExactJson> {
+    pub(crate) fn get(&self, key: &str) -> Option<&ExactJson> {
         self.as_object()?
             .iter()
             .find(|(k, _)| k == key)

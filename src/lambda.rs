@@ -54,6 +54,7 @@ async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>)
     tracing::info!(
         request_id = outcome.info.request_id.as_deref().unwrap_or(""),
         query_id = outcome.info.query_id,
+        external_function = outcome.info.external_function.as_deref().unwrap_or(""),
         lambda_request_id = %event.context.request_id,
         records = outcome.records,
         record_errors = outcome.record_errors,

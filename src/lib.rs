@@ -7,13 +7,20 @@
 //!
 //! | step | module |
 //! |---|---|
-//! | Redshift event → rows (calls) | [`redshift`] |
-//! | hex → frame: wire format, schema ID, body | [`frame`] |
+//! | Redshift event → rows (calls); rows' results → response | [`redshift`] |
+//! | hex → frame: wire format, schema ID, message selector, body | [`frame`] |
+//! | stream name → schema, version, framing, message | [`streams`] |
 //! | schema ID or name → compiled decoder (registry + cache) | [`schema`] |
 //! | body → JSON text | [`decode`] |
 //! | the batch, end to end, without AWS | [`pipeline`] |
+//! | settings; the one place the parts are put together | [`config`] |
 //! | shells: Lambda runtime, command line | [`lambda`], [`cli`] |
 //! | test payloads: JSON → framed binary | [`encode`] |
+//!
+//! `docs/architecture.md` has the diagram, which way the imports point, and which files a
+//! new data format, wire format or registry source touches.
+
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod config;
@@ -24,7 +31,9 @@ pub mod frame;
 pub mod json_text;
 pub mod lambda;
 mod logging;
-pub mod metrics;
+mod metrics;
 pub mod pipeline;
 pub mod redshift;
 pub mod schema;
+pub mod streams;
+mod varint;

@@ -15,106 +15,54 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::DecodeContext;
-use crate::error::{EnvError, ErrorCode, RecordError};
+use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
+use crate::streams::{Binding, Streams};
 
 /// One row of a batch, by call shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// `(hex)`: the payload carries its schema ID, framing detected.
-    Framed { hex: Option<String> },
+    Framed {
+        /// The payload.
+        hex: Option<String>,
+    },
     /// `(stream, hex)`: the stream's configured schema, raw unless configured otherwise.
     Stream {
+        /// The stream name.
         stream: Option<String>,
+        /// The payload.
         hex: Option<String>,
     },
     /// `(registry, schema, hex)`: raw, latest version.
     Named {
+        /// The registry name.
         registry: Option<String>,
+        /// The schema name.
         schema: Option<String>,
+        /// The payload.
         hex: Option<String>,
     },
     /// A row that is SQL NULL as a whole.
     Null,
 }
 
-/// How one stream's records are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub registry: String,
-    pub schema: String,
-    pub version: VersionPin,
-    pub framing: Framing,
-    /// The Protobuf message of raw payloads (default: the file's first message).
-    pub message: Option<String>,
-}
-
-/// What a stream's configuration may override; every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamOverride {
-    /// Registry of the stream's schema (default: the default registry).
-    pub registry: Option<String>,
-    /// Schema name (default: the stream name).
-    pub schema: Option<String>,
-    /// Pinned version number (default: latest).
-    pub version: Option<u32>,
-    /// Framing of the stream's payloads (default: raw).
-    pub framing: Option<Framing>,
-    /// Protobuf message of raw payloads, full name or relative to the file's package
-    /// (default: the first message declared in the file).
-    pub message: Option<String>,
-}
-
-/// Per-stream schema bindings. By convention a stream reads the schema of the same name,
-/// latest version, in the default registry, as raw payloads; overrides change any of that.
-#[derive(Debug, Clone)]
-pub struct Streams {
-    default_registry: String,
-    overrides: HashMap<String, StreamOverride>,
-}
-
-impl Streams {
-    pub fn new(default_registry: String, overrides: HashMap<String, StreamOverride>) -> Self {
-        Streams {
-            default_registry,
-            overrides,
-        }
-    }
-
-    /// The framing of `stream`'s payloads.
-    pub fn framing(&self, stream: &str) -> Framing {
-        self.overrides
-            .get(stream)
-            .and_then(|o| o.framing)
-            .unwrap_or(Framing::Raw)
-    }
-
-    pub fn binding(&self, stream: &str) -> Binding {
-        let over = self.overrides.get(stream).cloned().unwrap_or_default();
-        Binding {
-            registry: over
-                .registry
-                .unwrap_or_else(|| self.default_registry.clone()),
-            schema: over.schema.unwrap_or_else(|| stream.to_owned()),
-            version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
-            framing: self.framing(stream),
-            message: over.message,
-        }
-    }
-}
-
+/// Per-record limits that protect a batch from hostile input.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest JSON result; larger is a `result_too_large` record error.
     pub max_result_bytes: usize,
+    /// Largest size a compressed body may inflate to.
     pub max_inflated_bytes: usize,
+    /// Deepest nesting a record may reach.
     pub max_depth: usize,
 }
 
 /// The result for one row: `None` is SQL NULL (a NULL payload).
 pub type RowResult = Option<Result<String, RecordError>>;
 
+/// The batch engine: schema cache, stream bindings and limits, shared by every batch.
 pub struct Engine {
     schemas: SchemaCache,
     streams: Streams,
@@ -245,6 +193,7 @@ fn origin(call: &Call) -> Result<Option<Origin<'_>>, RecordError> {
 }
 
 impl Engine {
+    /// An engine over `schemas`, reading streams as `streams` says, within `limits`.
     pub fn new(schemas: SchemaCache, streams: Streams, limits: Limits) -> Self {
         Engine {
             schemas,
@@ -260,10 +209,7 @@ impl Engine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
+    /// The schema cache (for its statistics).
     pub fn schemas(&self) -> &SchemaCache {
         &self.schemas
     }
@@ -275,7 +221,7 @@ impl Engine {
         calls: &[Call],
         framing: Option<Framing>,
         deadline: Option<Instant>,
-    ) -> Result<Vec<RowResult>, EnvError> {
+    ) -> Result<Vec<RowResult>, BatchError> {
         let mut rows = Vec::with_capacity(calls.len());
         self.decode_each(calls, framing, deadline, |row| {
             rows.push(row.map(|r| r.map(str::to_owned)));
@@ -298,8 +244,8 @@ impl Engine {
         calls: &[Call],
         framing: Option<Framing>,
         deadline: Option<Instant>,
-        mut emit: impl FnMut(RowView<'_>) -> Result<(), EnvError>,
-    ) -> Result<(), EnvError> {
+        mut emit: impl FnMut(RowView<'_>) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
         // Pass 1: which schema each row needs, from its arguments and header alone.
         let mut plan = Plan::default();
         let row_needs: Vec<Option<usize>> = calls
@@ -314,7 +260,7 @@ impl Engine {
         let mut refetched: HashMap<usize, Option<Arc<CompiledSchema>>> = HashMap::new();
         for (call, need) in calls.iter().zip(row_needs) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(EnvError::new(
+                return Err(BatchError::new(
                     "the batch did not finish decoding before the Lambda deadline",
                 ));
             }
@@ -367,7 +313,7 @@ impl Engine {
                         let fresh =
                             before_deadline(deadline, self.schemas.refetch_latest(key, schema))
                                 .await?
-                                .map_err(|e| EnvError::new(format!("refreshing {key}: {e}")))?;
+                                .map_err(|e| BatchError::new(format!("refreshing {key}: {e}")))?;
                         refetched.insert(need, fresh.clone());
                         fresh
                     }
@@ -442,15 +388,15 @@ impl Engine {
     /// Looks up every distinct schema the batch needs, concurrently, and returns the
     /// answer for each need. A named schema that does not exist is a configuration problem
     /// and fails the batch; an unknown ID from a record header is that record's problem.
-    async fn resolve_all(&self, needs: &[Need]) -> Result<Vec<Lookup>, EnvError> {
+    async fn resolve_all(&self, needs: &[Need]) -> Result<Vec<Lookup>, BatchError> {
         let keys: BTreeSet<&SchemaKey> = needs.iter().map(|n| &n.key).collect();
         let lookups =
             futures::future::join_all(keys.iter().map(|key| self.schemas.lookup(key))).await;
         let mut resolved = HashMap::with_capacity(keys.len());
         for (key, lookup) in keys.into_iter().zip(lookups) {
-            let lookup = lookup.map_err(|e| EnvError::new(format!("looking up {key}: {e}")))?;
+            let lookup = lookup.map_err(|e| BatchError::new(format!("looking up {key}: {e}")))?;
             if matches!((&lookup, key), (Lookup::NotFound, SchemaKey::Named { .. })) {
-                return Err(EnvError::new(format!(
+                return Err(BatchError::new(format!(
                     "{key} does not exist in the {}",
                     self.schemas.source_description()
                 )));
@@ -466,7 +412,7 @@ impl Engine {
                 if let (Lookup::Found(schema), Some(message)) = (&lookup, &need.message)
                     && !schema.decoder.knows_message(message)
                 {
-                    return Err(EnvError::new(format!(
+                    return Err(BatchError::new(format!(
                         "{} (version {}) defines no message '{message}', which the stream configuration names",
                         need.key, schema.version
                     )));
@@ -489,7 +435,7 @@ impl Engine {
         };
         let body = header.body(&scratch.payload, &limits)?;
         let ctx = DecodeContext {
-            wire: header.wire,
+            selector: header.wire.message_selector(),
             max_result_bytes: self.limits.max_result_bytes,
             max_depth: self.limits.max_depth,
             message,
@@ -524,13 +470,13 @@ fn raw_without_name() -> RecordError {
 async fn before_deadline<T>(
     deadline: Option<Instant>,
     work: impl Future<Output = T>,
-) -> Result<T, EnvError> {
+) -> Result<T, BatchError> {
     match deadline {
         None => Ok(work.await),
         Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
             .await
             .map_err(|_| {
-                EnvError::new("schema registry lookups did not finish before the Lambda deadline")
+                BatchError::new("schema registry lookups did not finish before the Lambda deadline")
             }),
     }
 }

@@ -14,25 +14,89 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use crate::config::OnError;
-use crate::error::{EnvError, ErrorCode, RecordError};
+use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::pipeline::{Call, Engine, RowView};
+
+/// What a record error becomes in a Redshift response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// `{"_decode_error":{"code":"...","message":"..."}}`, for a dead-letter view.
+    #[default]
+    Object,
+    /// SQL NULL.
+    Null,
+    /// Fail the whole batch (`success:false`).
+    Fail,
+}
 
 /// The batch metadata we log; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct BatchInfo {
+    /// Redshift's `request_id`.
     pub request_id: Option<String>,
+    /// Redshift's `query_id`.
     pub query_id: Option<i64>,
+    /// The SQL name of the external function called.
     pub external_function: Option<String>,
 }
 
+/// Why an event is not a Redshift external-function request. The text is the response's
+/// `error_msg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The event is not a JSON object.
+    #[error("malformed event: expected a JSON object with an \"arguments\" array of rows, got {0}")]
+    NotAnObject(&'static str),
+    /// `arguments` is not an array.
+    #[error("malformed event: \"arguments\" must be an array of rows, got {0}")]
+    ArgumentsNotArray(&'static str),
+    /// There is no `arguments`.
+    #[error("malformed event: missing \"arguments\" (an array of rows, one per record)")]
+    MissingArguments,
+    /// `num_records` disagrees with the number of rows.
+    #[error("malformed event: num_records is {num_records} but \"arguments\" has {rows} rows")]
+    RecordCount {
+        /// `num_records` as sent.
+        num_records: String,
+        /// Rows in `arguments`.
+        rows: usize,
+    },
+    /// One row is malformed.
+    #[error("malformed event: row {index}: {source}")]
+    Row {
+        /// The row's position, from 0.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: RowError,
+    },
+}
+
+/// Why one row of an event cannot be a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    /// The row is not an array.
+    #[error("expected an array of arguments, got {0}")]
+    NotAnArray(&'static str),
+    /// An argument is neither a string nor NULL.
+    #[error(
+        "argument {position} is {got}; superdecode takes VARCHAR arguments (hex from to_hex())"
+    )]
+    NotVarchar {
+        /// The argument's position, from 1.
+        position: usize,
+        /// Its JSON type.
+        got: &'static str,
+    },
+    /// A number of arguments no call shape takes.
+    #[error("{0} arguments; expected (hex), (stream, hex) or (registry, schema, hex)")]
+    Arity(usize),
+}
+
 /// Reads an event into calls, or explains what was expected.
-pub fn parse_event(event: &Value) -> Result<(BatchInfo, Vec<Call>), String> {
+pub fn parse_event(event: &Value) -> Result<(BatchInfo, Vec<Call>), EventError> {
     let Some(object) = event.as_object() else {
-        return Err(format!(
-            "malformed event: expected a JSON object with an \"arguments\" array of rows, got {}",
-            type_name(event)
-        ));
+        return Err(EventError::NotAnObject(type_name(event)));
     };
     let info = BatchInfo {
         request_id: object
@@ -47,46 +111,32 @@ pub fn parse_event(event: &Value) -> Result<(BatchInfo, Vec<Call>), String> {
     };
     let rows = match object.get("arguments") {
         Some(Value::Array(rows)) => rows,
-        Some(other) => {
-            return Err(format!(
-                "malformed event: \"arguments\" must be an array of rows, got {}",
-                type_name(other)
-            ));
-        }
-        None => {
-            return Err(
-                "malformed event: missing \"arguments\" (an array of rows, one per record)".into(),
-            );
-        }
+        Some(other) => return Err(EventError::ArgumentsNotArray(type_name(other))),
+        None => return Err(EventError::MissingArguments),
     };
     match object.get("num_records") {
         None | Some(Value::Null) => {}
         Some(n) if n.as_u64() == Some(rows.len() as u64) => {}
         Some(n) => {
-            return Err(format!(
-                "malformed event: num_records is {n} but \"arguments\" has {} rows",
-                rows.len()
-            ));
+            return Err(EventError::RecordCount {
+                num_records: n.to_string(),
+                rows: rows.len(),
+            });
         }
     }
     let calls = rows
         .iter()
         .enumerate()
-        .map(|(i, row)| parse_row(row).map_err(|e| format!("malformed event: row {i}: {e}")))
+        .map(|(index, row)| parse_row(row).map_err(|source| EventError::Row { index, source }))
         .collect::<Result<_, _>>()?;
     Ok((info, calls))
 }
 
-fn parse_row(row: &Value) -> Result<Call, String> {
+fn parse_row(row: &Value) -> Result<Call, RowError> {
     let args = match row {
         Value::Null => return Ok(Call::Null),
         Value::Array(args) => args,
-        other => {
-            return Err(format!(
-                "expected an array of arguments, got {}",
-                type_name(other)
-            ));
-        }
+        other => return Err(RowError::NotAnArray(type_name(other))),
     };
     let mut texts = Vec::with_capacity(args.len());
     for (i, arg) in args.iter().enumerate() {
@@ -94,11 +144,10 @@ fn parse_row(row: &Value) -> Result<Call, String> {
             Value::Null => None,
             Value::String(s) => Some(s.clone()),
             other => {
-                return Err(format!(
-                    "argument {} is {}; superdecode takes VARCHAR arguments (hex from to_hex())",
-                    i + 1,
-                    type_name(other)
-                ));
+                return Err(RowError::NotVarchar {
+                    position: i + 1,
+                    got: type_name(other),
+                });
             }
         });
     }
@@ -115,9 +164,7 @@ fn parse_row(row: &Value) -> Result<Call, String> {
             schema: next(),
             hex: next(),
         }),
-        n => Err(format!(
-            "{n} arguments; expected (hex), (stream, hex) or (registry, schema, hex)"
-        )),
+        n => Err(RowError::Arity(n)),
     }
 }
 
@@ -132,6 +179,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A failed response: `{"success":false,"error_msg":...}`.
 pub fn failure(message: impl Into<String>) -> Value {
     json!({"success": false, "error_msg": message.into()})
 }
@@ -162,12 +210,17 @@ impl ResponsePolicy {
 
 /// What a handled batch produced, for the response and the batch log line.
 pub struct Outcome {
+    /// The batch metadata of the event.
     pub info: BatchInfo,
+    /// The response to return to Redshift.
     pub response: Value,
+    /// Rows in the batch.
     pub records: usize,
+    /// Rows that were record errors.
     pub record_errors: usize,
     /// Record errors by code, for the batch log.
     pub errors_by_code: BTreeMap<&'static str, usize>,
+    /// Why the batch failed, when it did.
     pub failure: Option<String>,
 }
 
@@ -200,7 +253,9 @@ pub async fn handle(
 ) -> Outcome {
     let (info, calls) = match parse_event(event) {
         Ok(parsed) => parsed,
-        Err(message) => return Outcome::failed(BatchInfo::default(), 0, BTreeMap::new(), message),
+        Err(e) => {
+            return Outcome::failed(BatchInfo::default(), 0, BTreeMap::new(), e.to_string());
+        }
     };
     let records = calls.len();
     let mut response = ResponseBuilder::new(policy, records);
@@ -288,7 +343,7 @@ impl ResponseBuilder {
         }
     }
 
-    fn push(&mut self, row: RowView<'_>) -> Result<(), EnvError> {
+    fn push(&mut self, row: RowView<'_>) -> Result<(), BatchError> {
         let index = self.results.len();
         let value = match row {
             None => None,
@@ -306,7 +361,7 @@ impl ResponseBuilder {
         }
         self.count(ErrorCode::ResponseTooLarge);
         if self.policy.on_error == OnError::Fail {
-            return Err(EnvError::new(format!(
+            return Err(BatchError::new(format!(
                 "record {index}'s result does not fit in the {}-byte response and SUPERDECODE_ON_ERROR=fail",
                 self.policy.max_response_bytes
             )));
@@ -317,12 +372,16 @@ impl ResponseBuilder {
     }
 
     /// What a record error gives under the policy; `Err` fails the batch (`fail`).
-    fn record_error(&mut self, index: usize, e: &RecordError) -> Result<Option<String>, EnvError> {
+    fn record_error(
+        &mut self,
+        index: usize,
+        e: &RecordError,
+    ) -> Result<Option<String>, BatchError> {
         self.count(e.code);
         match self.policy.on_error {
             OnError::Object => Ok(Some(e.to_json_object())),
             OnError::Null => Ok(None),
-            OnError::Fail => Err(EnvError::new(record_failure(index, e))),
+            OnError::Fail => Err(BatchError::new(record_failure(index, e))),
         }
     }
 

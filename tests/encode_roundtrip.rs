@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use superdecode::config::{OnError, Settings};
+use superdecode::config::Settings;
 use superdecode::encode::Encoder;
 use superdecode::frame::{self, FrameLimits, Framing};
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::SchemaKey;
 use superdecode::schema::local::LocalSource;

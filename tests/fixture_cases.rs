@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use superdecode::config::{OnError, Settings};
+use superdecode::config::Settings;
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 
 fn fixtures_dir() -> &'static Path {

@@ -13,13 +13,14 @@ use aws_sdk_glue::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_glue::types::{Compatibility, DataFormat, RegistryId, SchemaId};
 use common::{Running, free_port, http, wait_for_port};
 use serde_json::{Value, json};
-use superdecode::config::OnError;
 use superdecode::decode::JsonOptions;
 use superdecode::frame;
-use superdecode::pipeline::{Engine, Limits, Streams};
+use superdecode::pipeline::{Engine, Limits};
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::glue::GlueSource;
 use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey};
+use superdecode::streams::Streams;
 
 const V1: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"}]}"#;
 const V2: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"},

@@ -9,12 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use superdecode::config::{OnError, Settings};
+use superdecode::config::Settings;
 use superdecode::decode::JsonOptions;
-use superdecode::error::EnvError;
-use superdecode::pipeline::{Engine, Limits, Streams};
+use superdecode::error::BatchError;
+use superdecode::pipeline::{Engine, Limits};
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, Outcome, ResponsePolicy};
 use superdecode::schema::{CacheSettings, SchemaCache, SchemaDefinition, SchemaKey, SchemaSource};
+use superdecode::streams::Streams;
 
 const BLOB_ID: &str = "5b1d0c3e-0000-4000-8000-00000000b10b";
 const TEXT_ID: &str = "5b1d0c3e-0000-4000-8000-0000000074e7";
@@ -308,7 +310,7 @@ struct PanickingSource;
 
 #[async_trait::async_trait]
 impl SchemaSource for PanickingSource {
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         match key {
             SchemaKey::Named { schema, .. } if schema == "boom" => {
                 panic!("forced by the test")

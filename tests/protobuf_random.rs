@@ -52,7 +52,7 @@ fn decode(
 ) -> Result<String, superdecode::error::RecordError> {
     let unknown = AtomicU64::new(0);
     let ctx = DecodeContext {
-        wire,
+        selector: wire.message_selector(),
         message,
         unknown_fields: &unknown,
         ..DecodeContext::default()

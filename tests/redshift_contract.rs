@@ -1,10 +1,11 @@
-//! The Redshift external-function contract (DESIGN.md), through the pure handler.
+//! The Redshift external-function contract (README, "The three call shapes" and "Errors"), through the pure handler.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
-use superdecode::config::{OnError, Settings};
+use superdecode::config::Settings;
 use superdecode::pipeline::Engine;
+use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schemas");

@@ -5,6 +5,7 @@
 use super::{DecodeContext, RecordDecoder};
 use crate::error::{ErrorCode, RecordError};
 
+/// Passes JSON-format records through, checked and compacted.
 pub struct JsonDecoder;
 
 impl RecordDecoder for JsonDecoder {

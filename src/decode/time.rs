@@ -1,5 +1,7 @@
-//! Calendar formatting for Avro's date, time and timestamp logical types, in exact integer
-//! arithmetic (proleptic Gregorian calendar, UTC). No float and no time-zone database.
+//! Calendar formatting and parsing in exact integer arithmetic (proleptic Gregorian
+//! calendar, UTC; no float and no time-zone database): Avro's date, time and timestamp
+//! logical types, Protobuf's `Timestamp` and `Duration` in ProtoJSON, and the parsing
+//! that `encode` needs to read them back.
 
 /// Seconds in a day.
 const DAY_SECS: i64 = 86_400;
@@ -43,14 +45,18 @@ pub fn push_date(out: &mut String, days: i64) {
 /// Appends `HH:MM:SS.fff…` for a time of day given as `seconds` and a fraction of
 /// `frac_digits` digits.
 fn push_clock(out: &mut String, secs_of_day: i64, fraction: u64, frac_digits: usize) {
-    let secs = secs_of_day as u64;
+    push_hms(out, secs_of_day as u64);
+    out.push('.');
+    push_padded(out, fraction, frac_digits);
+}
+
+/// Appends `HH:MM:SS` for a second of the day.
+fn push_hms(out: &mut String, secs: u64) {
     push_padded(out, secs / 3600, 2);
     out.push(':');
     push_padded(out, secs / 60 % 60, 2);
     out.push(':');
     push_padded(out, secs % 60, 2);
-    out.push('.');
-    push_padded(out, fraction, frac_digits);
 }
 
 /// The resolution of a time or timestamp value.
@@ -207,12 +213,7 @@ pub fn push_rfc3339(out: &mut String, seconds: i64, nanos: i32) -> bool {
     }
     push_date(out, seconds.div_euclid(DAY_SECS));
     out.push('T');
-    let secs = seconds.rem_euclid(DAY_SECS) as u64;
-    push_padded(out, secs / 3600, 2);
-    out.push(':');
-    push_padded(out, secs / 60 % 60, 2);
-    out.push(':');
-    push_padded(out, secs % 60, 2);
+    push_hms(out, seconds.rem_euclid(DAY_SECS) as u64);
     push_nanos_fraction(out, nanos);
     out.push('Z');
     true
@@ -231,14 +232,10 @@ pub fn push_duration(out: &mut String, seconds: i64, nanos: i32) -> bool {
     if seconds < 0 || nanos < 0 {
         out.push('-');
     }
-    push_int_u64(out, seconds.unsigned_abs());
+    crate::json_text::push_int(out, seconds.unsigned_abs());
     push_nanos_fraction(out, nanos.unsigned_abs());
     out.push('s');
     true
-}
-
-fn push_int_u64(out: &mut String, v: u64) {
-    out.push_str(itoa::Buffer::new().format(v));
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
+/// Confluent framing: `00`, a 4-byte big-endian schema ID.
 pub struct Confluent;
 
 const MAGIC: u8 = 0x00;

@@ -4,6 +4,7 @@
 use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
+/// The Glue header: `03`, a compression byte, a 16-byte schema version UUID.
 pub struct Glue;
 
 const MAGIC: u8 = 0x03;

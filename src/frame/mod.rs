@@ -14,12 +14,13 @@
 //! `(hex)` calls and `--framing auto`: raw Avro often begins with `00` (a null union branch,
 //! a zero), so a stream configured as raw is never sniffed.
 
-pub mod confluent;
-pub mod glue;
-pub mod soe;
+pub(crate) mod confluent;
+pub(crate) mod glue;
+pub(crate) mod soe;
 
 use std::borrow::Cow;
 
+use crate::decode::MessageSelector;
 use crate::error::{ErrorCode, RecordError};
 
 pub use confluent::Confluent;
@@ -46,10 +47,26 @@ pub enum Framing {
 /// The framing a payload turned out to have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WireFormat {
+    /// No header.
     Raw,
+    /// The AWS Glue Schema Registry header.
     Glue,
+    /// Confluent Schema Registry framing.
     Confluent,
+    /// Avro single-object encoding.
     SingleObject,
+}
+
+impl WireFormat {
+    /// Where a record of this wire format says which message of a multi-message schema
+    /// (Protobuf) it is: Glue and Confluent frames put a message index in front of the body.
+    pub fn message_selector(self) -> MessageSelector {
+        match self {
+            WireFormat::Glue => MessageSelector::GlueIndex,
+            WireFormat::Confluent => MessageSelector::ConfluentPath,
+            WireFormat::Raw | WireFormat::SingleObject => MessageSelector::Configured,
+        }
+    }
 }
 
 /// A schema ID carried in a frame. IDs are global: they resolve across every registry a
@@ -77,18 +94,22 @@ impl std::fmt::Display for SchemaId {
 /// How the body after a header is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
+    /// Not compressed.
     None,
+    /// zlib (Glue compression byte `05`).
     Zlib,
 }
 
 /// What a payload's header says: its wire format, schema ID, and where the body starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// The wire format the header belongs to.
     pub wire: WireFormat,
     /// `None` for raw payloads.
     pub schema_id: Option<SchemaId>,
     /// Header length: the body starts at this offset.
     pub len: usize,
+    /// How the body is compressed.
     pub compression: Compression,
 }
 
@@ -119,6 +140,7 @@ impl Header {
 /// A payload with its frame removed.
 #[derive(Debug)]
 pub struct Frame<'a> {
+    /// The wire format the payload had.
     pub wire: WireFormat,
     /// `None` for raw payloads.
     pub schema_id: Option<SchemaId>,

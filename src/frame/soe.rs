@@ -4,6 +4,7 @@
 use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
 use crate::error::{ErrorCode, RecordError};
 
+/// Avro single-object encoding: `C3 01`, an 8-byte little-endian fingerprint.
 pub struct SingleObject;
 
 const MAGIC: [u8; 2] = [0xc3, 0x01];

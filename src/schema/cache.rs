@@ -1,5 +1,4 @@
-//! The cache of compiled decoders in front of a [`SchemaSource`] (DESIGN.md, "Schema
-//! cache").
+//! The cache of compiled decoders in front of a [`SchemaSource`].
 //!
 //! * Entries found by ID or pinned version never change: kept until size-based eviction.
 //! * `latest` entries expire after a TTL. When the refresh fails for an environment reason
@@ -20,7 +19,7 @@ use moka::future::Cache;
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 /// How many compiled schemas the cache keeps at most, per kind of key.
@@ -28,10 +27,15 @@ const MAX_ENTRIES: u64 = 10_000;
 
 /// A schema version compiled into a decoder, ready for records.
 pub struct CompiledSchema {
+    /// The registry holding the schema.
     pub registry: String,
+    /// The schema name.
     pub schema: String,
+    /// The version number.
     pub version: u32,
+    /// The data format.
     pub format: DataFormat,
+    /// The decoder compiled from the schema text.
     pub decoder: Box<dyn RecordDecoder>,
 }
 
@@ -51,7 +55,9 @@ impl std::fmt::Debug for CompiledSchema {
 /// The outcome of a lookup that reached an answer.
 #[derive(Debug, Clone)]
 pub enum Lookup {
+    /// The schema exists.
     Found(Arc<CompiledSchema>),
+    /// The source answered that it does not.
     NotFound,
 }
 
@@ -75,14 +81,20 @@ pub struct CacheSettings {
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Default for [`CacheSettings::latest_ttl`], in seconds.
+pub const DEFAULT_LATEST_TTL_SECS: u64 = 300;
+
+/// Default for [`CacheSettings::not_found_ttl`], in seconds.
+pub const DEFAULT_NOT_FOUND_TTL_SECS: u64 = 30;
+
 /// Default for [`CacheSettings::registry_concurrency`].
 pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 8;
 
 impl Default for CacheSettings {
     fn default() -> Self {
         CacheSettings {
-            latest_ttl: Duration::from_secs(300),
-            not_found_ttl: Duration::from_secs(30),
+            latest_ttl: Duration::from_secs(DEFAULT_LATEST_TTL_SECS),
+            not_found_ttl: Duration::from_secs(DEFAULT_NOT_FOUND_TTL_SECS),
             refetch_window: Duration::from_secs(10),
             registry_concurrency: DEFAULT_REGISTRY_CONCURRENCY,
             retry_budget: Duration::from_secs(5),
@@ -90,43 +102,55 @@ impl Default for CacheSettings {
     }
 }
 
-/// Counters since the cache was created; subtract two snapshots for one batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub registry_calls: u64,
-    pub registry_micros: u64,
-    pub stale_served: u64,
-    pub refetches: u64,
-    /// Registry calls made again after a transient failure.
-    pub retries: u64,
-}
-
-impl std::ops::Sub for CacheStats {
-    type Output = CacheStats;
-    fn sub(self, before: CacheStats) -> CacheStats {
-        CacheStats {
-            hits: self.hits - before.hits,
-            misses: self.misses - before.misses,
-            registry_calls: self.registry_calls - before.registry_calls,
-            registry_micros: self.registry_micros - before.registry_micros,
-            stale_served: self.stale_served - before.stale_served,
-            refetches: self.refetches - before.refetches,
-            retries: self.retries - before.retries,
+/// Declares the cache's counters once: the public snapshot [`CacheStats`] (with `-` for
+/// the difference of two), and the atomics the cache bumps.
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Counters since the cache was created; subtract two snapshots for one batch.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct CacheStats {
+            $($(#[$doc])* pub $name: u64,)*
         }
-    }
+
+        impl std::ops::Sub for CacheStats {
+            type Output = CacheStats;
+            fn sub(self, before: CacheStats) -> CacheStats {
+                CacheStats {
+                    $($name: self.$name - before.$name,)*
+                }
+            }
+        }
+
+        #[derive(Default)]
+        struct Counters {
+            $($name: AtomicU64,)*
+        }
+
+        impl Counters {
+            fn snapshot(&self) -> CacheStats {
+                CacheStats {
+                    $($name: self.$name.load(Ordering::Relaxed),)*
+                }
+            }
+        }
+    };
 }
 
-#[derive(Default)]
-struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-    registry_calls: AtomicU64,
-    registry_micros: AtomicU64,
-    stale_served: AtomicU64,
-    refetches: AtomicU64,
-    retries: AtomicU64,
+counters! {
+    /// Lookups answered from the cache.
+    hits,
+    /// Lookups that had to ask the source.
+    misses,
+    /// Calls made to the source (retries included).
+    registry_calls,
+    /// Time spent in those calls, in microseconds.
+    registry_micros,
+    /// Stale `latest` answers served because a refresh failed.
+    stale_served,
+    /// Forced refetches of a `latest` after a raw record did not decode.
+    refetches,
+    /// Registry calls made again after a transient failure.
+    retries,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -136,9 +160,10 @@ fn bump(counter: &AtomicU64, by: u64) {
 #[derive(Debug, Clone)]
 enum Miss {
     NotFound,
-    Env(EnvError),
+    Env(BatchError),
 }
 
+/// The cache of compiled decoders in front of a schema source (see the module docs).
 pub struct SchemaCache {
     source: Arc<dyn SchemaSource>,
     options: JsonOptions,
@@ -156,6 +181,7 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
+    /// A cache in front of `source`, compiling with `options`.
     pub fn new(
         source: Arc<dyn SchemaSource>,
         options: JsonOptions,
@@ -175,22 +201,14 @@ impl SchemaCache {
         }
     }
 
+    /// The source's description, for messages.
     pub fn source_description(&self) -> String {
         self.source.describe()
     }
 
+    /// The counters since the cache was created.
     pub fn stats(&self) -> CacheStats {
-        let c = &self.counters;
-        let read = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        CacheStats {
-            hits: read(&c.hits),
-            misses: read(&c.misses),
-            registry_calls: read(&c.registry_calls),
-            registry_micros: read(&c.registry_micros),
-            stale_served: read(&c.stale_served),
-            refetches: read(&c.refetches),
-            retries: read(&c.retries),
-        }
+        self.counters.snapshot()
     }
 
     fn is_latest(key: &SchemaKey) -> bool {
@@ -212,7 +230,7 @@ impl SchemaCache {
     }
 
     /// Resolves `key` to a compiled schema, from the cache or the source.
-    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, EnvError> {
+    pub async fn lookup(&self, key: &SchemaKey) -> Result<Lookup, BatchError> {
         let entries = self.entries(key);
         if let Some(hit) = entries.get(key).await {
             bump(&self.counters.hits, 1);
@@ -248,7 +266,7 @@ impl SchemaCache {
         &self,
         key: &SchemaKey,
         current: &CompiledSchema,
-    ) -> Result<Option<Arc<CompiledSchema>>, EnvError> {
+    ) -> Result<Option<Arc<CompiledSchema>>, BatchError> {
         if !Self::is_latest(key) || self.recently_refetched.contains_key(key) {
             return Ok(None);
         }
@@ -287,7 +305,7 @@ impl SchemaCache {
 impl SchemaCache {
     /// One registry lookup: waits for a free registry slot, and retries transient failures
     /// with full-jitter exponential backoff until the retry budget is spent.
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         let started = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -296,7 +314,7 @@ impl SchemaCache {
                     .registry_slots
                     .acquire()
                     .await
-                    .map_err(|_| EnvError::new("the registry call queue is closed"))?;
+                    .map_err(|_| BatchError::new("the registry call queue is closed"))?;
                 bump(&self.counters.registry_calls, 1);
                 let call_started = Instant::now();
                 let fetched = self.source.fetch(key).await;
@@ -352,15 +370,15 @@ fn aliases(definition: &SchemaDefinition) -> Vec<SchemaKey> {
 fn compile(
     definition: SchemaDefinition,
     options: &JsonOptions,
-) -> Result<CompiledSchema, EnvError> {
+) -> Result<CompiledSchema, BatchError> {
     let decoder = decode::compile(definition.format, &definition.text, options).map_err(|e| {
-        EnvError::new(format!(
-            "schema '{}' version {} in registry '{}' ({}) cannot be used: {e}",
-            definition.schema,
-            definition.version,
-            definition.registry,
-            definition.format.as_str()
-        ))
+        BatchError::caused_by(
+            format_args!(
+                "{definition} ({}) cannot be used",
+                definition.format.as_str()
+            ),
+            e,
+        )
     })?;
     Ok(CompiledSchema {
         registry: definition.registry,

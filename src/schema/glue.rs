@@ -13,15 +13,14 @@ use std::time::Duration;
 use aws_sdk_glue::Client;
 use aws_sdk_glue::config::http::HttpResponse;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_glue::types::{
-    DataFormat as GlueFormat, SchemaId as GlueSchemaId, SchemaVersionNumber,
-};
+use aws_sdk_glue::types::{SchemaId as GlueSchemaId, SchemaVersionNumber};
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::DataFormat;
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
+/// The AWS Glue Schema Registry, through `GetSchemaVersion`.
 pub struct GlueSource {
     client: Client,
 }
@@ -94,7 +93,7 @@ fn is_retryable_status(status: u16) -> bool {
 
 #[async_trait::async_trait]
 impl SchemaSource for GlueSource {
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         let request = self.client.get_schema_version();
         let request = match key {
             SchemaKey::Id(SchemaId::Glue(uuid)) => request.schema_version_id(uuid.to_string()),
@@ -130,14 +129,14 @@ impl SchemaSource for GlueSource {
             Err(e) => {
                 let message = format!("Glue GetSchemaVersion failed: {}", DisplayErrorContext(&e));
                 return Err(if is_transient(&e) {
-                    EnvError::transient(message)
+                    BatchError::transient(message)
                 } else {
-                    EnvError::new(message)
+                    BatchError::new(message)
                 });
             }
         };
         let incomplete = |what: &str| {
-            EnvError::new(format!(
+            BatchError::new(format!(
                 "Glue GetSchemaVersion for {key} returned no {what}"
             ))
         };
@@ -151,14 +150,11 @@ impl SchemaSource for GlueSource {
                 .ok_or_else(|| incomplete("schema ARN"))?,
         };
         let format = match output.data_format() {
-            Some(GlueFormat::Avro) => DataFormat::Avro,
-            Some(GlueFormat::Protobuf) => DataFormat::Protobuf,
-            Some(GlueFormat::Json) => DataFormat::Json,
-            Some(other) => {
-                return Err(EnvError::new(format!(
-                    "{key} has data format {other:?}, which superdecode does not know"
-                )));
-            }
+            Some(glue) => DataFormat::from_name(glue.as_str()).ok_or_else(|| {
+                BatchError::new(format!(
+                    "{key} has data format {glue:?}, which superdecode does not know"
+                ))
+            })?,
             None => return Err(incomplete("data format")),
         };
         let version = output

@@ -19,12 +19,13 @@ use std::path::{Path, PathBuf};
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::DataFormat;
 use crate::decode::avro::canonical;
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 /// (registry, schema)
 type SchemaName = (String, String);
 
+/// A local schema directory: `DIR/<registry>/<schema>/<version>.avsc|.proto|.json`, with optional `ids.json`.
 #[derive(Debug)]
 pub struct LocalSource {
     root: PathBuf,
@@ -41,12 +42,12 @@ struct VersionIds {
     confluent: Option<u32>,
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> EnvError {
-    EnvError::new(format!("cannot read {}: {e}", path.display()))
+fn io_error(path: &Path, e: std::io::Error) -> BatchError {
+    BatchError::new(format!("cannot read {}: {e}", path.display()))
 }
 
 /// Sub-directories of `dir` (sorted, hidden ones skipped), with their names.
-fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, EnvError> {
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, BatchError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
@@ -62,9 +63,9 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, EnvError> {
 
 impl LocalSource {
     /// Reads the whole directory. Every problem is reported with the offending path.
-    pub fn load(root: &Path) -> Result<Self, EnvError> {
+    pub fn load(root: &Path) -> Result<Self, BatchError> {
         if !root.is_dir() {
-            return Err(EnvError::new(format!(
+            return Err(BatchError::new(format!(
                 "schema directory {} does not exist or is not a directory",
                 root.display()
             )));
@@ -84,7 +85,7 @@ impl LocalSource {
         Ok(source)
     }
 
-    fn load_schema(&mut self, name: SchemaName, dir: &Path) -> Result<(), EnvError> {
+    fn load_schema(&mut self, name: SchemaName, dir: &Path) -> Result<(), BatchError> {
         let mut versions = BTreeMap::new();
         let mut ids_file = None;
         let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -107,7 +108,7 @@ impl LocalSource {
                 Some((version, DataFormat::from_extension(ext)?))
             });
             let Some((version, format)) = parsed else {
-                return Err(EnvError::new(format!(
+                return Err(BatchError::new(format!(
                     "{} does not fit the schema directory layout: expected <version>.avsc, \
                      <version>.proto or <version>.json with a positive integer version, or ids.json",
                     path.display()
@@ -116,14 +117,14 @@ impl LocalSource {
             let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
             if format == DataFormat::Avro {
                 let fingerprint = canonical::fingerprint(&text)
-                    .map_err(|e| EnvError::new(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| BatchError::caused_by(path.display(), e))?;
                 // Identical canonical forms decode identically; the first (sorted) wins.
                 self.ids
                     .entry(SchemaId::AvroFingerprint(fingerprint))
                     .or_insert_with(|| (name.clone(), version));
             }
             if versions.insert(version, (format, text)).is_some() {
-                return Err(EnvError::new(format!(
+                return Err(BatchError::new(format!(
                     "{} has two files for version {version}",
                     dir.display()
                 )));
@@ -143,10 +144,10 @@ impl LocalSource {
         name: &SchemaName,
         path: &Path,
         versions: &BTreeMap<u32, (DataFormat, String)>,
-    ) -> Result<(), EnvError> {
+    ) -> Result<(), BatchError> {
         let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
         let ids: BTreeMap<String, VersionIds> = serde_json::from_str(&text).map_err(|e| {
-            EnvError::new(format!(
+            BatchError::new(format!(
                 "{}: expected {{\"<version>\": {{\"glue\": \"<uuid>\", \"confluent\": <int>}}}}: {e}",
                 path.display()
             ))
@@ -157,7 +158,7 @@ impl LocalSource {
                 .ok()
                 .filter(|v| versions.contains_key(v))
                 .ok_or_else(|| {
-                    EnvError::new(format!(
+                    BatchError::new(format!(
                         "{}: version \"{version_text}\" has no schema file",
                         path.display()
                     ))
@@ -175,7 +176,7 @@ impl LocalSource {
             ];
             for id in framed.into_iter().flatten() {
                 if let Some((other, _)) = self.ids.insert(id, (name.clone(), version)) {
-                    return Err(EnvError::new(format!(
+                    return Err(BatchError::new(format!(
                         "{}: {id} is already used by {}/{}",
                         path.display(),
                         other.0,
@@ -207,7 +208,7 @@ impl LocalSource {
 
 #[async_trait::async_trait]
 impl SchemaSource for LocalSource {
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError> {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
         Ok(match key {
             SchemaKey::Id(id) => self
                 .ids

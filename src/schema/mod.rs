@@ -10,29 +10,57 @@ pub mod glue;
 pub mod local;
 
 use crate::decode::DataFormat;
-use crate::error::EnvError;
+use crate::error::BatchError;
 use crate::frame::SchemaId;
 
 pub use cache::{
-    CacheSettings, CacheStats, CompiledSchema, DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
+    CacheSettings, CacheStats, CompiledSchema, DEFAULT_LATEST_TTL_SECS, DEFAULT_NOT_FOUND_TTL_SECS,
+    DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
 };
 
 /// Which version of a named schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VersionPin {
+    /// The newest version.
     Latest,
+    /// This version number.
     Number(u32),
 }
 
 /// What a record needs resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SchemaKey {
+    /// A global schema ID from a record's frame.
     Id(SchemaId),
+    /// A schema by name, for assumed-schema calls.
     Named {
+        /// The registry name.
         registry: String,
+        /// The schema name.
         schema: String,
+        /// Which version.
         version: VersionPin,
     },
+}
+
+impl std::fmt::Display for VersionPin {
+    /// `(latest)` or `version N`, as in "schema 'S' version 3 in registry 'R'".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionPin::Latest => f.write_str("(latest)"),
+            VersionPin::Number(n) => write!(f, "version {n}"),
+        }
+    }
+}
+
+/// "schema 'S' version 3 in registry 'R'": how messages name a schema version.
+fn write_schema_name(
+    f: &mut std::fmt::Formatter<'_>,
+    registry: &str,
+    schema: &str,
+    version: VersionPin,
+) -> std::fmt::Result {
+    write!(f, "schema '{schema}' {version} in registry '{registry}'")
 }
 
 impl std::fmt::Display for SchemaKey {
@@ -42,24 +70,36 @@ impl std::fmt::Display for SchemaKey {
             SchemaKey::Named {
                 registry,
                 schema,
-                version: VersionPin::Latest,
-            } => write!(f, "schema '{schema}' (latest) in registry '{registry}'"),
-            SchemaKey::Named {
-                registry,
-                schema,
-                version: VersionPin::Number(n),
-            } => write!(f, "schema '{schema}' version {n} in registry '{registry}'"),
+                version,
+            } => write_schema_name(f, registry, schema, *version),
         }
+    }
+}
+
+impl std::fmt::Display for SchemaDefinition {
+    /// "schema 'S' version 3 in registry 'R'".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_schema_name(
+            f,
+            &self.registry,
+            &self.schema,
+            VersionPin::Number(self.version),
+        )
     }
 }
 
 /// A schema version as a source returns it: text, not yet compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaDefinition {
+    /// The registry holding the schema.
     pub registry: String,
+    /// The schema name.
     pub schema: String,
+    /// The version number.
     pub version: u32,
+    /// The data format.
     pub format: DataFormat,
+    /// The schema text (`.avsc` JSON, `.proto` source, JSON Schema).
     pub text: String,
     /// The Glue schema version ID, when the source knows it: a lookup of `latest` then
     /// also fills the cache entry for that ID.
@@ -73,8 +113,8 @@ pub struct SchemaDefinition {
 pub trait SchemaSource: Send + Sync {
     /// Fetches the definition for `key`. `Ok(None)` means the source answered that it has
     /// no such schema; `Err` means it could not answer (unreachable, throttled, denied),
-    /// [`EnvError::transient`] when asking again may succeed.
-    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, EnvError>;
+    /// [`BatchError::transient`] when asking again may succeed.
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError>;
 
     /// A short description for messages, e.g. `local schema directory ./schemas`.
     fn describe(&self) -> String;

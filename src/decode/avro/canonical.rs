@@ -39,8 +39,8 @@ pub fn crc64_avro(data: &[u8]) -> u64 {
 }
 
 /// The single-object-encoding fingerprint of a schema given as JSON text.
-pub fn fingerprint(schema_json: &str) -> Result<u64, String> {
-    let schema = Schema::parse_str(schema_json).map_err(|e| format!("invalid Avro schema: {e}"))?;
+pub fn fingerprint(schema_json: &str) -> Result<u64, super::SchemaError> {
+    let schema = super::parse_schema(schema_json)?;
     Ok(crc64_avro(canonical_form(&schema).as_bytes()))
 }
 

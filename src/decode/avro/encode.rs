@@ -16,6 +16,7 @@ use super::super::time;
 use super::tree::{Node, NodeId, Tree};
 use crate::decode::JsonOptions;
 use crate::json_text::{BytesEncoding, ExactJson as Value, str_literal};
+use crate::varint;
 
 pub fn encode(tree: &Tree, options: &JsonOptions, value: &Value) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
@@ -29,12 +30,7 @@ struct Encoder<'a> {
 }
 
 fn long(out: &mut Vec<u8>, v: i64) {
-    let mut n = ((v << 1) ^ (v >> 63)) as u64;
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+    varint::write(out, varint::zigzag_encode(v));
 }
 
 fn bytes(out: &mut Vec<u8>, data: &[u8]) {

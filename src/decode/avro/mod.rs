@@ -3,7 +3,7 @@
 //! [`AvroDecoder::new`] parses the writer schema with `apache-avro` and compiles it into a
 //! node tree ([`tree`]); that happens once per schema version, in the schema cache.
 //! [`AvroDecoder::decode`] then walks the tree over one record's bytes and appends JSON text
-//! directly, with no intermediate value. The mapping (DESIGN.md, "JSON mapping"):
+//! directly, with no intermediate value. The mapping:
 //!
 //! | Avro | JSON (default) | option |
 //! |---|---|---|
@@ -33,7 +33,7 @@
 //! assert_eq!(out, r#"{"id":1,"price":12.30}"#);
 //! ```
 
-pub mod canonical;
+pub(crate) mod canonical;
 mod encode;
 mod reader;
 mod tree;
@@ -49,6 +49,34 @@ use crate::json_text::{self, push_int};
 use reader::{ReadError, Reader};
 use tree::{MAX_DECIMAL_BYTES, Node, NodeId, Tree};
 
+/// Why an Avro schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// `apache-avro` does not parse it.
+    #[error("invalid Avro schema: {0}")]
+    Invalid(#[source] Box<apache_avro::Error>),
+    /// A `uuid` logical type on a `fixed` that is not 16 bytes.
+    #[error("uuid on fixed of size {0}, not 16")]
+    UuidSize(usize),
+    /// A `duration` logical type on a `fixed` that is not 12 bytes.
+    #[error("duration on fixed of size {0}, not 12")]
+    DurationSize(usize),
+    /// A named type used before (or without) its definition.
+    #[error("reference to undefined type {0}")]
+    UndefinedType(String),
+}
+
+/// Why a JSON document does not encode under an Avro schema: the JSON path of the value
+/// that does not fit, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EncodeError(String);
+
+/// Parses Avro schema JSON.
+pub(crate) fn parse_schema(schema_json: &str) -> Result<apache_avro::Schema, SchemaError> {
+    apache_avro::Schema::parse_str(schema_json).map_err(|e| SchemaError::Invalid(Box::new(e)))
+}
+
 /// Decodes Avro binary records of one writer schema.
 pub struct AvroDecoder {
     tree: Tree,
@@ -57,9 +85,8 @@ pub struct AvroDecoder {
 
 impl AvroDecoder {
     /// Parses and compiles `schema_json`. Errors describe why the schema is unusable.
-    pub fn new(schema_json: &str, options: &JsonOptions) -> Result<Self, String> {
-        let schema = apache_avro::Schema::parse_str(schema_json)
-            .map_err(|e| format!("invalid Avro schema: {e}"))?;
+    pub fn new(schema_json: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
+        let schema = parse_schema(schema_json)?;
         Ok(AvroDecoder {
             tree: tree::compile(&schema)?,
             options: options.clone(),
@@ -69,8 +96,11 @@ impl AvroDecoder {
 
 impl AvroDecoder {
     /// Encodes JSON in this decoder's mapping back to Avro binary (the `encode` command).
-    pub fn encode(&self, value: &crate::json_text::ExactJson) -> Result<Vec<u8>, String> {
-        encode::encode(&self.tree, &self.options, value)
+    pub(crate) fn encode(
+        &self,
+        value: &crate::json_text::ExactJson,
+    ) -> Result<Vec<u8>, EncodeError> {
+        encode::encode(&self.tree, &self.options, value).map_err(EncodeError)
     }
 }
 

@@ -2,6 +2,7 @@
 //! checked against the bytes that remain before anything is sliced or allocated.
 
 use crate::error::ErrorCode;
+use crate::varint::{self, VarintError};
 
 /// Why a read failed, before the field path is attached.
 #[derive(Debug)]
@@ -63,23 +64,22 @@ impl<'a> Reader<'a> {
     /// A zig-zag varint `long` (at most 10 bytes).
     pub fn long(&mut self) -> Result<i64, ReadError> {
         let start = self.pos;
-        let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let Some(&byte) = self.buf.get(self.pos) else {
-                return Err(self.truncated(1));
-            };
-            self.pos += 1;
-            if shift == 63 && byte > 1 {
-                break;
+        match varint::read(&self.buf[self.pos..]) {
+            Ok((value, len)) => {
+                self.pos += len;
+                Ok(varint::zigzag_decode(value))
             }
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok((value >> 1) as i64 ^ -((value & 1) as i64));
+            Err(VarintError::Truncated) => {
+                self.pos = self.buf.len();
+                Err(self.truncated(1))
+            }
+            Err(VarintError::TooLong) => {
+                self.pos = (start + varint::MAX_LEN).min(self.buf.len());
+                Err(ReadError::invalid(format!(
+                    "varint at offset {start} is longer than 64 bits"
+                )))
             }
         }
-        Err(ReadError::invalid(format!(
-            "varint at offset {start} is longer than 64 bits"
-        )))
     }
 
     /// A zig-zag varint `int`: a `long` that must fit in 32 bits.

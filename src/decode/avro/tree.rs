@@ -12,6 +12,7 @@ use apache_avro::Schema;
 use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, Name, UuidSchema};
 
 use super::super::time::Unit;
+use super::SchemaError;
 use crate::json_text::str_literal;
 
 pub type NodeId = usize;
@@ -83,7 +84,7 @@ pub struct Tree {
     pub root: NodeId,
 }
 
-pub fn compile(schema: &Schema) -> Result<Tree, String> {
+pub fn compile(schema: &Schema) -> Result<Tree, SchemaError> {
     let mut compiler = Compiler {
         nodes: Vec::new(),
         named: HashMap::new(),
@@ -124,7 +125,7 @@ impl Compiler {
         id
     }
 
-    fn node(&mut self, schema: &Schema) -> Result<NodeId, String> {
+    fn node(&mut self, schema: &Schema) -> Result<NodeId, SchemaError> {
         let node = match schema {
             Schema::Null => Node::Null,
             Schema::Boolean => Node::Boolean,
@@ -197,7 +198,7 @@ impl Compiler {
             Schema::Uuid(UuidSchema::Bytes) => Node::UuidBinary { fixed: false },
             Schema::Uuid(UuidSchema::Fixed(f)) => {
                 if f.size != 16 {
-                    return Err(format!("uuid on fixed of size {}, not 16", f.size));
+                    return Err(SchemaError::UuidSize(f.size));
                 }
                 return Ok(self.named(&f.name, Node::UuidBinary { fixed: true }));
             }
@@ -212,7 +213,7 @@ impl Compiler {
             Schema::LocalTimestampNanos => timestamp(Unit::Nanos, false),
             Schema::Duration(f) => {
                 if f.size != 12 {
-                    return Err(format!("duration on fixed of size {}, not 12", f.size));
+                    return Err(SchemaError::DurationSize(f.size));
                 }
                 return Ok(self.named(&f.name, Node::Duration));
             }
@@ -222,7 +223,7 @@ impl Compiler {
                     .named
                     .get(&full)
                     .copied()
-                    .ok_or_else(|| format!("reference to undefined type {full}"));
+                    .ok_or(SchemaError::UndefinedType(full));
             }
         };
         Ok(self.push(node))

@@ -33,9 +33,9 @@ use std::sync::atomic::Ordering;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use super::{DecodeContext, JsonOptions, RecordDecoder};
+use super::{DecodeContext, JsonOptions, MessageSelector, RecordDecoder};
 use crate::error::{ErrorCode, RecordError};
-use crate::frame::WireFormat;
+use crate::varint;
 
 /// The name the schema text is compiled under.
 const SCHEMA_FILE: &str = "schema.proto";
@@ -43,6 +43,7 @@ const SCHEMA_FILE: &str = "schema.proto";
 /// Deepest Confluent message-index path we accept; real schemas nest a few levels.
 const MAX_INDEX_PATH: usize = 64;
 
+/// Decodes Protobuf binary records of one `.proto` file's messages.
 pub struct ProtobufDecoder {
     /// Every message of the schema file, sorted by full name: the Glue index.
     sorted: Vec<MessageDescriptor>,
@@ -68,23 +69,57 @@ impl FileResolver for SchemaText {
     }
 }
 
+/// Why a `.proto` schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// `protox` does not compile it.
+    #[error("invalid Protobuf schema: {0}")]
+    Invalid(#[source] Box<protox::Error>),
+    /// The compiled pool lacks the schema's own file.
+    #[error("the compiled schema has no file")]
+    NoFile,
+    /// The file declares no top-level message.
+    #[error("the Protobuf schema declares no message")]
+    NoMessage,
+}
+
+/// Why a JSON document does not encode as a Protobuf message.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The message asked for is not in the schema.
+    #[error("the schema has no message {0}")]
+    NoMessage(String),
+    /// The document is not ProtoJSON for the message.
+    #[error("not a valid {message} in JSON: {source}")]
+    Json {
+        /// The message's full name.
+        message: String,
+        /// Why the JSON does not read as that message.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The message is missing from the sorted index (a bug).
+    #[error("internal: message missing from the index")]
+    Index,
+}
+
 impl ProtobufDecoder {
     /// Compiles `.proto` text. Errors describe why the schema is unusable.
-    pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, String> {
+    pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
         let mut resolver = ChainFileResolver::new();
         resolver.add(SchemaText(proto.to_owned()));
         resolver.add(GoogleFileResolver::new());
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler
             .open_file(SCHEMA_FILE)
-            .map_err(|e| format!("invalid Protobuf schema: {e}"))?;
+            .map_err(|e| SchemaError::Invalid(Box::new(e)))?;
         let pool = compiler.descriptor_pool();
         let file = pool
             .get_file_by_name(SCHEMA_FILE)
-            .ok_or("the compiled schema has no file")?;
+            .ok_or(SchemaError::NoFile)?;
         let top_level: Vec<MessageDescriptor> = file.messages().collect();
         if top_level.is_empty() {
-            return Err("the Protobuf schema declares no message".into());
+            return Err(SchemaError::NoMessage);
         }
         let mut sorted = Vec::new();
         let mut level = top_level.clone();
@@ -125,8 +160,8 @@ impl ProtobufDecoder {
         ctx: &DecodeContext,
     ) -> Result<(MessageDescriptor, &'b [u8]), RecordError> {
         let mut rest = body;
-        let message = match ctx.wire {
-            WireFormat::Glue => {
+        let message = match ctx.selector {
+            MessageSelector::GlueIndex => {
                 let index = read_varint(&mut rest)?;
                 usize::try_from(index)
                     .ok()
@@ -139,8 +174,8 @@ impl ProtobufDecoder {
                         ))
                     })?
             }
-            WireFormat::Confluent => self.confluent_path(&mut rest)?,
-            WireFormat::Raw | WireFormat::SingleObject => match ctx.message {
+            MessageSelector::ConfluentPath => self.confluent_path(&mut rest)?,
+            MessageSelector::Configured => match ctx.message {
                 Some(name) => self
                     .named(name)
                     .ok_or_else(|| bad_index(format!("the schema has no message {name}")))?,
@@ -151,7 +186,7 @@ impl ProtobufDecoder {
     }
 
     fn confluent_path(&self, rest: &mut &[u8]) -> Result<MessageDescriptor, RecordError> {
-        let count = zigzag(read_varint(rest)?);
+        let count = varint::zigzag_decode(read_varint(rest)?);
         if count == 0 {
             return Ok(self.top_level[0].clone());
         }
@@ -164,7 +199,7 @@ impl ProtobufDecoder {
         let mut path = Vec::with_capacity(count);
         let mut current: Option<MessageDescriptor> = None;
         for _ in 0..count {
-            let index = zigzag(read_varint(rest)?);
+            let index = varint::zigzag_decode(read_varint(rest)?);
             path.push(index);
             let next = usize::try_from(index).ok().and_then(|i| match &current {
                 None => self.top_level.get(i).cloned(),
@@ -187,39 +222,44 @@ impl ProtobufDecoder {
         &self,
         json: &str,
         message: Option<&str>,
-        wire: WireFormat,
-    ) -> Result<Vec<u8>, String> {
+        selector: MessageSelector,
+    ) -> Result<Vec<u8>, EncodeError> {
         let descriptor = match message {
             Some(name) => self
                 .named(name)
-                .ok_or_else(|| format!("the schema has no message {name}"))?,
+                .ok_or_else(|| EncodeError::NoMessage(name.to_owned()))?,
             None => self.top_level[0].clone(),
         };
         let mut input = serde_json::Deserializer::from_str(json);
-        let dynamic = DynamicMessage::deserialize(descriptor.clone(), &mut input)
-            .map_err(|e| format!("not a valid {} in JSON: {e}", descriptor.full_name()))?;
+        let dynamic =
+            DynamicMessage::deserialize(descriptor.clone(), &mut input).map_err(|source| {
+                EncodeError::Json {
+                    message: descriptor.full_name().to_owned(),
+                    source,
+                }
+            })?;
         let mut out = Vec::new();
-        match wire {
-            WireFormat::Glue => {
+        match selector {
+            MessageSelector::GlueIndex => {
                 let index = self
                     .sorted
                     .iter()
                     .position(|m| m == &descriptor)
-                    .ok_or("internal: message missing from the index")?;
-                write_varint(&mut out, index as u64);
+                    .ok_or(EncodeError::Index)?;
+                varint::write(&mut out, index as u64);
             }
-            WireFormat::Confluent => {
+            MessageSelector::ConfluentPath => {
                 let path = self.confluent_path_of(&descriptor);
                 if path == [0] {
                     out.push(0);
                 } else {
-                    write_varint(&mut out, zigzag_encode(path.len() as i64));
+                    varint::write(&mut out, varint::zigzag_encode(path.len() as i64));
                     for index in path {
-                        write_varint(&mut out, zigzag_encode(index as i64));
+                        varint::write(&mut out, varint::zigzag_encode(index as i64));
                     }
                 }
             }
-            WireFormat::Raw | WireFormat::SingleObject => {}
+            MessageSelector::Configured => {}
         }
         out.extend_from_slice(&prost::Message::encode_to_vec(&dynamic));
         Ok(out)
@@ -248,18 +288,6 @@ impl ProtobufDecoder {
         path.reverse();
         path
     }
-}
-
-fn write_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn zigzag_encode(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
 }
 
 impl ProtobufDecoder {
@@ -330,21 +358,10 @@ fn bad_index(message: impl Into<String>) -> RecordError {
 
 /// An unsigned base-128 varint (at most 10 bytes), consumed from the front of `rest`.
 fn read_varint(rest: &mut &[u8]) -> Result<u64, RecordError> {
-    let mut value = 0u64;
-    for (i, &byte) in rest.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            *rest = &rest[i + 1..];
-            return Ok(value);
-        }
-    }
-    Err(bad_index(
-        "the message index is truncated or longer than 10 bytes",
-    ))
-}
-
-fn zigzag(v: u64) -> i64 {
-    (v >> 1) as i64 ^ -((v & 1) as i64)
+    let (value, len) = varint::read(rest)
+        .map_err(|_| bad_index("the message index is truncated or longer than 10 bytes"))?;
+    *rest = &rest[len..];
+    Ok(value)
 }
 
 #[cfg(test)]

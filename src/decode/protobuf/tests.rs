@@ -18,13 +18,13 @@ fn decoder(proto: &str) -> ProtobufDecoder {
 
 fn decode(
     decoder: &ProtobufDecoder,
-    wire: WireFormat,
+    selector: MessageSelector,
     message: Option<&str>,
     body: &[u8],
 ) -> Result<String, RecordError> {
     let unknown = AtomicU64::new(0);
     let ctx = DecodeContext {
-        wire,
+        selector,
         message,
         unknown_fields: &unknown,
         ..DecodeContext::default()
@@ -40,10 +40,10 @@ fn glue_indexes_follow_sorted_full_names() {
     assert_eq!(names, ["B", "B.A", "B.A.D", "B.C"]);
     // Field 1 = 7 in each message; the index picks which field name appears.
     for (index, key) in [(0u8, "b"), (1, "a"), (2, "d"), (3, "c")] {
-        let out = decode(&d, WireFormat::Glue, None, &[index, 0x08, 0x07]).unwrap();
+        let out = decode(&d, MessageSelector::GlueIndex, None, &[index, 0x08, 0x07]).unwrap();
         assert_eq!(out, format!("{{\"{key}\":7}}"));
     }
-    let err = decode(&d, WireFormat::Glue, None, &[4, 0x08, 0x07]).unwrap_err();
+    let err = decode(&d, MessageSelector::GlueIndex, None, &[4, 0x08, 0x07]).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidMessageIndex);
 }
 
@@ -52,14 +52,20 @@ fn confluent_paths_walk_nested_messages_in_declaration_order() {
     let d = decoder(NESTED);
     // Single 00: [0] = B.
     assert_eq!(
-        decode(&d, WireFormat::Confluent, None, &[0x00, 0x08, 0x07]).unwrap(),
+        decode(
+            &d,
+            MessageSelector::ConfluentPath,
+            None,
+            &[0x00, 0x08, 0x07]
+        )
+        .unwrap(),
         r#"{"b":7}"#
     );
     // Count 3 (zigzag 6), path [0, 0, 0] = B.A.D.
     assert_eq!(
         decode(
             &d,
-            WireFormat::Confluent,
+            MessageSelector::ConfluentPath,
             None,
             &[0x06, 0, 0, 0, 0x08, 0x07]
         )
@@ -70,18 +76,30 @@ fn confluent_paths_walk_nested_messages_in_declaration_order() {
     assert_eq!(
         decode(
             &d,
-            WireFormat::Confluent,
+            MessageSelector::ConfluentPath,
             None,
             &[0x04, 0x00, 0x02, 0x08, 0x07]
         )
         .unwrap(),
         r#"{"c":7}"#
     );
-    let err = decode(&d, WireFormat::Confluent, None, &[0x02, 0x02, 0x08, 0x07]).unwrap_err();
+    let err = decode(
+        &d,
+        MessageSelector::ConfluentPath,
+        None,
+        &[0x02, 0x02, 0x08, 0x07],
+    )
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidMessageIndex);
     assert!(err.message.contains("[1]"), "{}", err.message);
     // A negative count (zigzag 1 = -1) names nothing.
-    let err = decode(&d, WireFormat::Confluent, None, &[0x01, 0x08, 0x07]).unwrap_err();
+    let err = decode(
+        &d,
+        MessageSelector::ConfluentPath,
+        None,
+        &[0x01, 0x08, 0x07],
+    )
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidMessageIndex);
 }
 
@@ -91,15 +109,27 @@ fn raw_uses_the_configured_message_or_the_first_declared() {
         "syntax = \"proto3\"; package p; message First { int32 x = 1; } message Second { string y = 1; }",
     );
     assert_eq!(
-        decode(&d, WireFormat::Raw, None, &[0x08, 0x01]).unwrap(),
+        decode(&d, MessageSelector::Configured, None, &[0x08, 0x01]).unwrap(),
         r#"{"x":1}"#
     );
     assert_eq!(
-        decode(&d, WireFormat::Raw, Some("Second"), &[0x0a, 0x01, b'z']).unwrap(),
+        decode(
+            &d,
+            MessageSelector::Configured,
+            Some("Second"),
+            &[0x0a, 0x01, b'z']
+        )
+        .unwrap(),
         r#"{"y":"z"}"#
     );
     assert_eq!(
-        decode(&d, WireFormat::Raw, Some("p.Second"), &[0x0a, 0x01, b'z']).unwrap(),
+        decode(
+            &d,
+            MessageSelector::Configured,
+            Some("p.Second"),
+            &[0x0a, 0x01, b'z']
+        )
+        .unwrap(),
         r#"{"y":"z"}"#
     );
     assert!(d.knows_message("p.First") && d.knows_message("Second") && !d.knows_message("Third"));
@@ -132,21 +162,24 @@ fn schema_problems_are_reported() {
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("invalid Protobuf schema"), "{err}");
     let err = ProtobufDecoder::new(
         "syntax = \"proto3\"; enum E { A = 0; }",
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("no message"), "{err}");
     let err = ProtobufDecoder::new(
         "syntax = \"proto3\"; import \"missing.proto\"; message M {}",
         &JsonOptions::default(),
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("missing.proto"), "{err}");
 }
 
@@ -176,8 +209,8 @@ fn ctx_with_depth(max_depth: usize) -> DecodeContext<'static> {
 
 fn ld(number: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    write_varint(&mut out, u64::from(number << 3 | 2));
-    write_varint(&mut out, payload.len() as u64);
+    varint::write(&mut out, u64::from(number << 3 | 2));
+    varint::write(&mut out, payload.len() as u64);
     out.extend_from_slice(payload);
     out
 }

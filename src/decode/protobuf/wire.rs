@@ -44,6 +44,7 @@ use super::wkt::{self, Wkt};
 use crate::decode::{EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults};
 use crate::error::{ErrorCode, RecordError};
 use crate::json_text::{self, push_int};
+use crate::varint::{self, VarintError};
 
 /// Index of a message in [`Plan::messages`].
 pub type MessageId = u32;
@@ -343,20 +344,16 @@ struct Reader<'b> {
 }
 
 impl<'b> Reader<'b> {
+    #[inline]
     fn varint(&mut self) -> Result<u64, RecordError> {
-        let mut value = 0u64;
-        for (i, &byte) in self.data.iter().enumerate().take(10) {
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                self.data = &self.data[i + 1..];
-                return Ok(value);
+        match varint::read(self.data) {
+            Ok((value, len)) => {
+                self.data = &self.data[len..];
+                Ok(value)
             }
+            Err(VarintError::Truncated) => Err(failed("truncated varint")),
+            Err(VarintError::TooLong) => Err(failed("varint longer than 10 bytes")),
         }
-        Err(failed(if self.data.len() < 10 {
-            "truncated varint"
-        } else {
-            "varint longer than 10 bytes"
-        }))
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'b [u8], RecordError> {
