@@ -68,13 +68,7 @@ impl Moto {
     }
 
     fn client(&self) -> aws_sdk_glue::Client {
-        let config = aws_sdk_glue::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .build();
-        aws_sdk_glue::Client::from_conf(config)
+        glue_client(&self.endpoint())
     }
 
     /// `GetSchemaVersion` calls moto has recorded since the last reset.
@@ -147,17 +141,33 @@ impl Moto {
     }
 
     fn engine(&self, settings: CacheSettings) -> Engine {
-        let source = Arc::new(GlueSource::from_client(self.client()));
-        Engine::new(
-            SchemaCache::new(source, JsonOptions::default(), settings),
-            Streams::new("reg".to_owned(), HashMap::new()),
-            Limits {
-                max_result_bytes: 65_535,
-                max_inflated_bytes: 1 << 20,
-                max_depth: superdecode::decode::DEFAULT_MAX_DEPTH,
-            },
-        )
+        engine_over(self.client(), settings)
     }
+}
+
+/// A Glue client for a local endpoint, with test credentials.
+fn glue_client(endpoint: &str) -> aws_sdk_glue::Client {
+    let config = aws_sdk_glue::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_glue::Client::from_conf(config)
+}
+
+/// An engine over the Glue source behind `client`, registry "reg".
+fn engine_over(client: aws_sdk_glue::Client, settings: CacheSettings) -> Engine {
+    let source = Arc::new(GlueSource::from_client(client));
+    Engine::new(
+        SchemaCache::new(source, JsonOptions::default(), settings),
+        Streams::new("reg".to_owned(), HashMap::new()),
+        Limits {
+            max_result_bytes: 65_535,
+            max_inflated_bytes: 1 << 20,
+            max_depth: superdecode::decode::DEFAULT_MAX_DEPTH,
+        },
+    )
 }
 
 fn glue_frame(version_id: &str, body: &str) -> String {
@@ -572,26 +582,11 @@ impl FaultProxy {
     }
 
     fn client(&self) -> aws_sdk_glue::Client {
-        let config = aws_sdk_glue::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(format!("http://127.0.0.1:{}", self.port))
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .build();
-        aws_sdk_glue::Client::from_conf(config)
+        glue_client(&format!("http://127.0.0.1:{}", self.port))
     }
 
     fn engine(&self, settings: CacheSettings) -> Engine {
-        let source = Arc::new(GlueSource::from_client(self.client()));
-        Engine::new(
-            SchemaCache::new(source, JsonOptions::default(), settings),
-            Streams::new("reg".to_owned(), HashMap::new()),
-            Limits {
-                max_result_bytes: 65_535,
-                max_inflated_bytes: 1 << 20,
-                max_depth: superdecode::decode::DEFAULT_MAX_DEPTH,
-            },
-        )
+        engine_over(self.client(), settings)
     }
 
     fn stat(&self, counter: &std::sync::atomic::AtomicUsize) -> usize {
