@@ -171,3 +171,29 @@ fn redshift_events_of_every_shape_parse_or_explain() {
     .unwrap();
     assert_eq!(calls.len(), 4);
 }
+
+#[test]
+fn json_records_minify_to_the_same_document() {
+    let decoder = compile(DataFormat::Json, "{}", &JsonOptions::default()).unwrap();
+    let docs = [
+        " { \"a b\" : [ 1 , 2.50 , -0 , 1e300 ] ,\n\t\"s\" : \" \\\\\" , \"t\":\"\\\"  \\\\\\\" x\" } ",
+        "[\"\\u0020 \", \"\u{a0} \u{2028}\", {} , [ ] , null , true ]",
+        "\"  spaced  \"",
+        "12345678901234567890123456789",
+    ];
+    for doc in docs {
+        let mut out = String::new();
+        decoder
+            .decode(doc.as_bytes(), &DecodeContext::default(), &mut out)
+            .unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let want: serde_json::Value = serde_json::from_str(doc).unwrap();
+        let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(got, want, "{doc} -> {out}");
+        assert!(!out.contains('\n') && !out.starts_with(' '), "{out}");
+    }
+    let mut out = String::new();
+    let err = decoder
+        .decode(b"{\"a\":1} x", &DecodeContext::default(), &mut out)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidJson);
+}
