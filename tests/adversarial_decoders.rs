@@ -197,3 +197,40 @@ fn json_records_minify_to_the_same_document() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidJson);
 }
+
+/// Found by `avro_decode`: records take no bytes, so a schema whose records refer to
+/// earlier named records twice writes 2^k values for an empty body. The result limit was
+/// checked only between array and map items, so output (and time) grew unbounded; now it
+/// is checked at every nesting level.
+#[test]
+fn avro_named_record_references_cannot_amplify_output() {
+    // R0 {}; Rk {a: R(k-1) (defined inline), b: R(k-1) (by name)}: 2^40 empty records.
+    let mut schema = r#"{"type":"record","name":"R0","fields":[]}"#.to_owned();
+    for k in 1..=40 {
+        schema = format!(
+            r#"{{"type":"record","name":"R{k}","fields":[{{"name":"a","type":{schema}}},{{"name":"b","type":"R{}"}}]}}"#,
+            k - 1
+        );
+    }
+    let ctx = DecodeContext {
+        max_result_bytes: 1000,
+        ..DecodeContext::default()
+    };
+    let decoder = compile(DataFormat::Avro, &schema, &JsonOptions::default()).unwrap();
+    let mut out = String::new();
+    let err = decoder.decode(&[], &ctx, &mut out).unwrap_err();
+    assert_eq!(err.code, ErrorCode::ResultTooLarge);
+    assert!(out.len() < 2000, "{} bytes written", out.len());
+    // The fuzzer's reproducer: recursion through a required field, output far past the limit
+    // before the depth limit stopped it.
+    let found = r#"{"fields":[{"name":"f0","type":{"fields":[{"name":"f0","type":{"fields":[{"name":"f0","type":{"fields":[],"name":"R4","namespace":"ns.a","type":"record"}},{"name":"f1","type":"null"},{"name":"f2","type":"null"}],"name":"R3","namespace":"ns.a","type":"record"}},{"name":"f1","type":"null"},{"name":"f2","type":"ns.a.R4"}],"name":"R2","namespace":"ns.a","type":"record"}},{"name":"f1","type":"ns.a.R3"},{"name":"f2","type":"ns.a.R1"}],"name":"R1","namespace":"ns.a","type":"record"}"#;
+    let ctx = DecodeContext {
+        max_result_bytes: 64,
+        ..DecodeContext::default()
+    };
+    let decoder = compile(DataFormat::Avro, found, &JsonOptions::default()).unwrap();
+    let mut out = String::new();
+    let err = decoder.decode(&[0; 11], &ctx, &mut out).unwrap_err();
+    assert_eq!(err.code, ErrorCode::ResultTooLarge);
+    assert!(out.len() < 64 + 200, "{} bytes written", out.len());
+}
