@@ -465,7 +465,10 @@ impl Walk<'_, '_> {
 
     /// Runs `f` one nesting level deeper, refusing to go past the maximum depth, so that
     /// a recursive schema cannot be driven to overflow the stack by a hostile record.
+    /// It also checks the result size: records take no bytes of their own, so named-type
+    /// references can make a short body write exponentially much JSON.
     fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<(), Failure>) -> Result<(), Failure> {
+        self.check_size()?;
         if self.depth >= self.max_depth {
             return Err(fail(
                 ErrorCode::NestingTooDeep,
