@@ -21,7 +21,6 @@ use crate::error::BatchError;
 use crate::json_text::{BytesEncoding, NonFinite};
 use crate::pipeline::{Engine, Limits};
 use crate::redshift::{OnError, ResponsePolicy};
-use crate::schema::glue::GlueSource;
 use crate::schema::local::LocalSource;
 use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
 use crate::streams::{StreamOverride, Streams};
@@ -240,9 +239,19 @@ impl SourceSettings {
     pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, BatchError> {
         Ok(match &self.schemas {
             Some(dir) => Arc::new(LocalSource::load(dir)?),
+            #[cfg(feature = "glue")]
             None => Arc::new(
-                GlueSource::from_env(Duration::from_millis(self.registry_timeout_ms)).await,
+                crate::schema::glue::GlueSource::from_env(Duration::from_millis(
+                    self.registry_timeout_ms,
+                ))
+                .await,
             ),
+            #[cfg(not(feature = "glue"))]
+            None => {
+                return Err(BatchError::new(
+                    "this build has no AWS Glue source (feature `glue`): give --schemas DIR",
+                ));
+            }
         })
     }
 }

@@ -6,6 +6,7 @@
 //! * by name, for assumed-schema calls: registry + schema + latest or a pinned version.
 
 mod cache;
+#[cfg(feature = "glue")]
 pub mod glue;
 pub mod local;
 
