@@ -6,8 +6,9 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use superdecode::decode::{DataFormat, DecodeContext, JsonOptions, RecordDecoder, compile};
-use superdecode::frame::WireFormat;
+use superdecode::decode::{
+    DataFormat, DecodeContext, JsonOptions, MessageSelector, RecordDecoder, compile,
+};
 use superdecode_fuzz::{Choices, PROTO_SCHEMAS, options};
 
 /// Compiled once; a schema that does not compile is a bug in this file, so it aborts.
@@ -33,20 +34,20 @@ fuzz_target!(|data: &[u8]| {
     let selector = choices.byte();
     let schema = usize::from(selector) % PROTO_SCHEMAS.len();
     let decoder = &DECODERS[schema * 2 + usize::from(selector >> 7)];
-    let (wire, message) = match (selector >> 2) % 4 {
-        0 => (WireFormat::Glue, None),
-        1 => (WireFormat::Confluent, None),
-        2 => (WireFormat::Raw, None),
+    let (selector_kind, message) = match (selector >> 2) % 4 {
+        0 => (MessageSelector::GlueIndex, None),
+        1 => (MessageSelector::ConfluentPath, None),
+        2 => (MessageSelector::Configured, None),
         _ => {
             let names = PROTO_SCHEMAS[schema].1;
             let name = names[usize::from(selector >> 4) % names.len()];
-            (WireFormat::Raw, Some(name))
+            (MessageSelector::Configured, Some(name))
         }
     };
     let max_result_bytes = if selector & 0x40 != 0 { 256 } else { 65_535 };
     let body = choices.rest();
     let ctx = DecodeContext {
-        wire,
+        selector: selector_kind,
         message,
         max_result_bytes,
         ..DecodeContext::default()
