@@ -168,6 +168,18 @@ pub struct DecodeContext<'a> {
     pub unknown_fields: &'a AtomicU64,
 }
 
+/// Stops a result as soon as it passes `max_len` bytes: decoders call this while they
+/// write, so runaway output (billions of items in a few bytes) ends early.
+pub(crate) fn check_result_size(out: &str, max_len: usize) -> Result<(), RecordError> {
+    if out.len() > max_len {
+        return Err(RecordError::new(
+            crate::error::ErrorCode::ResultTooLarge,
+            format!("JSON result exceeds {max_len} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// Default for [`DecodeContext::max_result_bytes`]: Redshift's VARCHAR limit, since a
 /// longer result cannot be stored.
 pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;

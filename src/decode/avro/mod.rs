@@ -208,13 +208,12 @@ struct Walk<'a, 'b> {
 impl Walk<'_, '_> {
     /// Stops runaway output (e.g. billions of `null` items in a few bytes) early.
     fn check_size(&self) -> Result<(), Failure> {
-        if self.out.len() > self.max_len {
-            return Err(fail(
-                ErrorCode::ResultTooLarge,
-                format!("JSON result exceeds {} bytes", self.max_len),
-            ));
-        }
-        Ok(())
+        super::check_result_size(self.out, self.max_len).map_err(|e| {
+            Failure::from(ReadError {
+                code: e.code,
+                detail: e.message,
+            })
+        })
     }
 
     /// Refuses a value whose JSON text (never shorter than its `len` bytes of input) would

@@ -59,13 +59,7 @@ impl<'a> Writer<'a> {
     }
 
     fn check_size(&self) -> Result<(), RecordError> {
-        if self.out.len() > self.max_len {
-            return Err(RecordError::new(
-                ErrorCode::ResultTooLarge,
-                format!("JSON result exceeds {} bytes", self.max_len),
-            ));
-        }
-        Ok(())
+        crate::decode::check_result_size(self.out, self.max_len)
     }
 
     pub fn message(&mut self, message: &DynamicMessage) -> Result<(), RecordError> {

@@ -518,13 +518,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn check_size(&self) -> Result<(), RecordError> {
-        if self.out.len() > self.max_len {
-            return Err(RecordError::new(
-                ErrorCode::ResultTooLarge,
-                format!("JSON result exceeds {} bytes", self.max_len),
-            ));
-        }
-        Ok(())
+        crate::decode::check_result_size(self.out, self.max_len)
     }
 
     fn message_plan(&self, id: MessageId) -> Result<&'a MessagePlan, RecordError> {
