@@ -21,11 +21,10 @@ use std::sync::atomic::AtomicU64;
 
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, Value};
-use superdecode::decode::protobuf::ProtobufDecoder;
-use superdecode::decode::{
-    DecodeContext, EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults,
-    RecordDecoder,
+use superdecode::decode::protobuf::{
+    EnumEncoding, FieldNames, PresenceDefaults, ProtobufDecoder, ProtobufOptions,
 };
+use superdecode::decode::{DecodeContext, JsonOptions, NumberOrString, RecordDecoder};
 use superdecode::json_text::NonFinite;
 
 const PROTOBUF: i32 = 1;
@@ -52,11 +51,13 @@ fn run() -> Result<(), String> {
         .get_message_by_name("conformance.ConformanceResponse")
         .ok_or("no ConformanceResponse")?;
     let options = JsonOptions {
-        proto_field_names: FieldNames::Json,
-        proto_defaults: PresenceDefaults::Omit,
-        enums: EnumEncoding::Name,
-        int64: NumberOrString::String,
         non_finite: NonFinite::String,
+        protobuf: ProtobufOptions {
+            field_names: FieldNames::Json,
+            defaults: PresenceDefaults::Omit,
+            enums: EnumEncoding::Name,
+            int64: NumberOrString::String,
+        },
         ..JsonOptions::default()
     };
     let proto3 = ProtobufDecoder::new(

@@ -12,10 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DecodeSettings, MappingSettings, Settings, SourceSettings};
+use crate::config::{DecodeSettings, Settings, SourceSettings};
+use crate::decode::JsonOptions;
 use crate::encode::{EncodeError, Encoder};
 use crate::error::BatchError;
-use crate::frame::Framing;
+use crate::frame::{Framing, WireFormat};
 use crate::pipeline::{Call, Engine, RowResult};
 use crate::redshift::{self, OnError};
 use crate::schema::{SchemaKey, VersionPin};
@@ -77,7 +78,7 @@ struct EncodeArgs {
     source: SourceSettings,
 
     #[command(flatten)]
-    mapping: MappingSettings,
+    mapping: JsonOptions,
 
     /// The schema to encode with (in --registry).
     #[arg(long, env = "SUPERDECODE_SCHEMA")]
@@ -89,7 +90,7 @@ struct EncodeArgs {
 
     /// How to frame the payloads.
     #[arg(long, env = "SUPERDECODE_FRAMING", value_enum, default_value = "raw")]
-    framing: Framing,
+    framing: WireFormat,
 
     /// Compress the body with zlib (Glue framing only).
     #[arg(long, env = "SUPERDECODE_ZLIB")]
@@ -167,7 +168,7 @@ pub async fn run() -> ExitCode {
 }
 
 async fn decode(args: DecodeArgs) -> Result<ExitCode, CliError> {
-    if args.stream.is_none() && args.framing == Some(Framing::Raw) {
+    if args.stream.is_none() && args.framing == Some(Framing::Fixed(WireFormat::Raw)) {
         return Err(CliError::Usage(
             "--framing raw needs --stream to name the schema",
         ));
@@ -279,7 +280,7 @@ async fn encode(args: EncodeArgs) -> Result<ExitCode, CliError> {
         args.framing,
         args.zlib,
         args.message.clone(),
-        &args.mapping.json_options(),
+        &args.mapping,
     )
     .map_err(CliError::Encoder)?;
     let documents: Vec<String> = if args.json.is_empty() {

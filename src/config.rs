@@ -3,7 +3,7 @@
 //! environment alone, so there is one list of settings and one set of defaults.
 //!
 //! The settings come in groups, and each command takes the groups it honours: every
-//! command takes [`SourceSettings`] and [`MappingSettings`]; `decode` takes
+//! command takes [`SourceSettings`] and [`JsonOptions`]; `decode` takes
 //! [`DecodeSettings`] (which contains both); `invoke` and Lambda mode take [`Settings`]
 //! (decode settings plus the response limit). A flag a command would ignore is rejected as
 //! unknown.
@@ -13,12 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::decode::{
-    EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults, TimeEncoding,
-    UnionEncoding,
-};
+use crate::decode::JsonOptions;
 use crate::error::BatchError;
-use crate::json_text::{BytesEncoding, NonFinite};
 use crate::pipeline::{Engine, Limits};
 use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::local::LocalSource;
@@ -43,52 +39,6 @@ pub struct SourceSettings {
     pub registry_timeout_ms: u64,
 }
 
-/// The JSON mapping options. Every command takes these (`encode` reads what `decode`
-/// writes under the same options).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct MappingSettings {
-    /// Avro unions: the branch value, or `{"<type>": value}`.
-    #[arg(long, env = "SUPERDECODE_UNIONS", value_enum, default_value_t)]
-    pub unions: UnionEncoding,
-
-    /// Avro bytes and fixed: base64 or hex.
-    #[arg(long, env = "SUPERDECODE_BYTES", value_enum, default_value_t)]
-    pub bytes: BytesEncoding,
-
-    /// NaN and ±Infinity: null, or the strings "NaN", "Infinity", "-Infinity".
-    #[arg(long, env = "SUPERDECODE_NON_FINITE", value_enum, default_value_t)]
-    pub non_finite: NonFinite,
-
-    /// Decimals: exact JSON numbers, or strings.
-    #[arg(long, env = "SUPERDECODE_DECIMALS", value_enum, default_value_t)]
-    pub decimals: NumberOrString,
-
-    /// Dates, times and timestamps: ISO-8601 text, or the encoded epoch numbers.
-    #[arg(long, env = "SUPERDECODE_TIMES", value_enum, default_value_t)]
-    pub times: TimeEncoding,
-
-    /// Protobuf field names: the .proto name, or the json_name.
-    #[arg(
-        long,
-        env = "SUPERDECODE_PROTO_FIELD_NAMES",
-        value_enum,
-        default_value_t
-    )]
-    pub proto_field_names: FieldNames,
-
-    /// Protobuf fields without presence at their default value: emit or omit.
-    #[arg(long, env = "SUPERDECODE_PROTO_DEFAULTS", value_enum, default_value_t)]
-    pub proto_defaults: PresenceDefaults,
-
-    /// Protobuf enums: names or numbers.
-    #[arg(long, env = "SUPERDECODE_ENUMS", value_enum, default_value_t)]
-    pub enums: EnumEncoding,
-
-    /// Protobuf 64-bit integers: JSON numbers, or strings as ProtoJSON writes them.
-    #[arg(long, env = "SUPERDECODE_INT64", value_enum, default_value_t)]
-    pub int64: NumberOrString,
-}
-
 /// Decoding records: `decode` takes these, and so do `invoke` and Lambda mode.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DecodeSettings {
@@ -98,7 +48,7 @@ pub struct DecodeSettings {
 
     /// How records map to JSON.
     #[command(flatten)]
-    pub mapping: MappingSettings,
+    pub mapping: JsonOptions,
 
     /// What a record error gives in a Redshift response.
     #[arg(long, env = "SUPERDECODE_ON_ERROR", value_enum, default_value_t)]
@@ -207,29 +157,12 @@ impl Settings {
 
     /// The JSON mapping options of these settings.
     pub fn json_options(&self) -> JsonOptions {
-        self.decode.mapping.json_options()
+        self.decode.mapping.clone()
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
     pub async fn engine(&self) -> Result<Engine, BatchError> {
         self.decode.engine().await
-    }
-}
-
-impl MappingSettings {
-    /// The JSON mapping options of these settings.
-    pub fn json_options(&self) -> JsonOptions {
-        JsonOptions {
-            unions: self.unions,
-            bytes: self.bytes,
-            non_finite: self.non_finite,
-            decimals: self.decimals,
-            times: self.times,
-            proto_field_names: self.proto_field_names,
-            proto_defaults: self.proto_defaults,
-            enums: self.enums,
-            int64: self.int64,
-        }
     }
 }
 
@@ -281,7 +214,7 @@ impl DecodeSettings {
     pub async fn engine(&self) -> Result<Engine, BatchError> {
         let cache = SchemaCache::new(
             self.source.source().await?,
-            self.mapping.json_options(),
+            self.mapping.clone(),
             CacheSettings {
                 latest_ttl: Duration::from_secs(self.latest_ttl_secs),
                 not_found_ttl: Duration::from_secs(self.not_found_ttl_secs),

@@ -123,7 +123,7 @@ impl<'c> Plan<'c> {
                         registry: registry.to_owned(),
                         schema: schema.to_owned(),
                         version: VersionPin::Latest,
-                        framing: Framing::Raw,
+                        framing: Framing::Fixed(WireFormat::Raw),
                         message: None,
                     },
                 };
@@ -381,7 +381,7 @@ impl Engine {
     fn binding_framing(&self, origin: Origin<'_>) -> Framing {
         match origin {
             Origin::Stream(stream) => self.streams.framing(stream),
-            Origin::Named { .. } => Framing::Raw,
+            Origin::Named { .. } => Framing::Fixed(WireFormat::Raw),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::frame::Framing;
+use crate::frame::{Framing, WireFormat};
 use crate::schema::VersionPin;
 
 /// How one stream's records are read.
@@ -62,7 +62,7 @@ impl Streams {
         self.overrides
             .get(stream)
             .and_then(|o| o.framing)
-            .unwrap_or(Framing::Raw)
+            .unwrap_or(Framing::Fixed(WireFormat::Raw))
     }
 
     /// How `stream`'s records are read.

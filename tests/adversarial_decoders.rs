@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::json;
 use superdecode::decode::{DataFormat, DecodeContext, JsonOptions, compile};
 use superdecode::error::{ErrorCode, RecordError};
-use superdecode::frame::{FrameLimits, Framing, decode_hex, unframe};
+use superdecode::frame::{FrameLimits, Framing, WireFormat, decode_hex, unframe};
 use superdecode::redshift::parse_event;
 
 const MIB: usize = 1 << 20;
@@ -40,12 +40,17 @@ fn zlib_bomb_stops_at_the_inflate_cap() {
     // Exactly at the cap is fine, one byte past is not.
     let at_cap = glue_zlib(&vec![7u8; MIB]);
     assert_eq!(
-        unframe(&at_cap, Framing::Glue, &limits).unwrap().body.len(),
+        unframe(&at_cap, Framing::Fixed(WireFormat::Glue), &limits)
+            .unwrap()
+            .body
+            .len(),
         MIB
     );
     let past = glue_zlib(&vec![7u8; MIB + 1]);
     assert_eq!(
-        unframe(&past, Framing::Glue, &limits).unwrap_err().code,
+        unframe(&past, Framing::Fixed(WireFormat::Glue), &limits)
+            .unwrap_err()
+            .code,
         ErrorCode::DecompressedTooLarge
     );
 }
@@ -57,12 +62,12 @@ fn truncated_and_corrupt_zlib_are_record_errors() {
     };
     let good = glue_zlib(b"hello");
     for cut in 18..good.len() {
-        let err = unframe(&good[..cut], Framing::Glue, &limits).unwrap_err();
+        let err = unframe(&good[..cut], Framing::Fixed(WireFormat::Glue), &limits).unwrap_err();
         assert_eq!(err.code, ErrorCode::DecompressionFailed, "cut at {cut}");
     }
     let mut flipped = good.clone();
     flipped[19] ^= 0xff;
-    assert!(unframe(&flipped, Framing::Glue, &limits).is_err());
+    assert!(unframe(&flipped, Framing::Fixed(WireFormat::Glue), &limits).is_err());
 }
 
 #[test]
@@ -72,9 +77,9 @@ fn every_framing_rejects_short_headers_without_panicking() {
     };
     for framing in [
         Framing::Auto,
-        Framing::Glue,
-        Framing::Confluent,
-        Framing::Soe,
+        Framing::Fixed(WireFormat::Glue),
+        Framing::Fixed(WireFormat::Confluent),
+        Framing::Fixed(WireFormat::SingleObject),
     ] {
         for bytes in [
             &b""[..],

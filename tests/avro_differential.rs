@@ -23,6 +23,7 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Value as Json, json};
+use superdecode::decode::avro::AvroOptions;
 use superdecode::decode::{DataFormat, DecodeContext, JsonOptions, NumberOrString, compile};
 
 /// A schema shape; rendered to Avro JSON with fresh names.
@@ -632,7 +633,10 @@ fn eq_shaped(s: &S, a: &Json, b: &Json) -> bool {
 
 fn options() -> JsonOptions {
     JsonOptions {
-        decimals: NumberOrString::String,
+        avro: AvroOptions {
+            decimals: NumberOrString::String,
+            ..AvroOptions::default()
+        },
         ..JsonOptions::default()
     }
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use superdecode::config::Settings;
 use superdecode::encode::Encoder;
-use superdecode::frame::{self, FrameLimits, Framing};
+use superdecode::frame::{self, FrameLimits, Framing, WireFormat};
 use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::SchemaKey;
@@ -44,21 +44,16 @@ fn flags(case: &Value) -> Vec<String> {
     flags
 }
 
-/// The framing, schema and zlib flag of a framed fixture payload.
-async fn framed_target(source: &LocalSource, hex: &str) -> (Framing, bool, SchemaDefinition) {
+/// The wire format, schema and zlib flag of a framed fixture payload.
+async fn framed_target(source: &LocalSource, hex: &str) -> (WireFormat, bool, SchemaDefinition) {
     let bytes = frame::decode_hex(hex).unwrap();
     let limits = FrameLimits {
         max_inflated_bytes: 1 << 20,
     };
     let frame = frame::unframe(&bytes, Framing::Auto, &limits).unwrap();
-    let framing = match bytes[0] {
-        0x03 => Framing::Glue,
-        0x00 => Framing::Confluent,
-        _ => Framing::Soe,
-    };
     let key = SchemaKey::Id(frame.schema_id.unwrap());
     let definition = source.fetch(&key).await.unwrap().unwrap();
-    (framing, bytes[0] == 0x03 && bytes[1] == 0x05, definition)
+    (frame.wire, bytes[0] == 0x03 && bytes[1] == 0x05, definition)
 }
 
 async fn decode_one(settings: &Settings, args: Value) -> String {
@@ -124,7 +119,7 @@ async fn raw_avro_fixtures_round_trip_under_every_option() {
         let settings = Settings::from_flags(flags(&case)).unwrap();
         let encoder = Encoder::new(
             &definition,
-            Framing::Raw,
+            WireFormat::Raw,
             false,
             None,
             &settings.json_options(),
@@ -182,7 +177,7 @@ async fn protobuf_fixtures_round_trip_through_glue_and_confluent_indexes() {
         // Glue: 18-byte header + one index byte. Confluent: 5-byte header + the index
         // array (a zigzag count, then that many one-byte indexes here; `00` alone = [0]).
         let header_len = match framing {
-            Framing::Glue => 19,
+            WireFormat::Glue => 19,
             _ => {
                 let count = u8::from_str_radix(&hex[10..12], 16).unwrap() / 2;
                 6 + usize::from(count)

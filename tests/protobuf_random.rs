@@ -33,11 +33,10 @@ use std::sync::atomic::AtomicU64;
 
 use clap::ValueEnum;
 use serde_json::Value;
-use superdecode::decode::protobuf::ProtobufDecoder;
-use superdecode::decode::{
-    DecodeContext, EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults,
-    RecordDecoder,
+use superdecode::decode::protobuf::{
+    EnumEncoding, FieldNames, PresenceDefaults, ProtobufDecoder, ProtobufOptions,
 };
+use superdecode::decode::{DecodeContext, JsonOptions, NumberOrString, RecordDecoder};
 use superdecode::frame::{FrameLimits, Framing, WireFormat, decode_hex, unframe};
 use superdecode::json_text::NonFinite;
 
@@ -110,17 +109,23 @@ fn random_messages_match_googles_python_json() {
     let data: Value = serde_json::from_str(&text).unwrap();
     let proto = data["proto"].as_str().unwrap();
     let common = JsonOptions {
-        int64: NumberOrString::String,
         non_finite: NonFinite::String,
+        protobuf: ProtobufOptions {
+            int64: NumberOrString::String,
+            ..ProtobufOptions::default()
+        },
         ..JsonOptions::default()
     };
     let product = ProtobufDecoder::new(proto, &common).unwrap();
     let protojson = ProtobufDecoder::new(
         proto,
         &JsonOptions {
-            proto_field_names: FieldNames::Json,
-            proto_defaults: PresenceDefaults::Omit,
-            enums: EnumEncoding::Name,
+            protobuf: ProtobufOptions {
+                field_names: FieldNames::Json,
+                defaults: PresenceDefaults::Omit,
+                enums: EnumEncoding::Name,
+                ..common.protobuf.clone()
+            },
             ..common.clone()
         },
     )
@@ -205,13 +210,13 @@ fn options_of(case: &Value) -> JsonOptions {
             let v = value.as_str().unwrap();
             match key.as_str() {
                 "proto_field_names" => {
-                    options.proto_field_names = FieldNames::from_str(v, true).unwrap()
+                    options.protobuf.field_names = FieldNames::from_str(v, true).unwrap()
                 }
                 "proto_defaults" => {
-                    options.proto_defaults = PresenceDefaults::from_str(v, true).unwrap()
+                    options.protobuf.defaults = PresenceDefaults::from_str(v, true).unwrap()
                 }
-                "enums" => options.enums = EnumEncoding::from_str(v, true).unwrap(),
-                "int64" => options.int64 = NumberOrString::from_str(v, true).unwrap(),
+                "enums" => options.protobuf.enums = EnumEncoding::from_str(v, true).unwrap(),
+                "int64" => options.protobuf.int64 = NumberOrString::from_str(v, true).unwrap(),
                 "non_finite" => options.non_finite = NonFinite::from_str(v, true).unwrap(),
                 other => panic!("option {other} not handled here"),
             }
@@ -250,8 +255,8 @@ fn wire_decoder_matches_the_reference_on_every_fixture_byte_for_byte() {
         let bytes = decode_hex(args[args.len() - 1]).unwrap();
         let (framing, message) = match args.len() {
             1 => (Framing::Auto, None),
-            2 => (Framing::Raw, Some(streams[args[0]])),
-            _ => (Framing::Raw, None),
+            2 => (Framing::Fixed(WireFormat::Raw), Some(streams[args[0]])),
+            _ => (Framing::Fixed(WireFormat::Raw), None),
         };
         let Ok(frame) = unframe(&bytes, framing, &limits) else {
             continue;

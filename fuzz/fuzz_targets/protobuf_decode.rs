@@ -17,10 +17,7 @@ static DECODERS: LazyLock<Vec<Box<dyn RecordDecoder>>> = LazyLock::new(|| {
         .iter()
         .flat_map(|(text, _)| {
             // Two option sets per schema: default, and every non-default switch.
-            let all = JsonOptions {
-                unions: Default::default(),
-                ..options(&mut Choices::new(&[0xff, 0x01]))
-            };
+            let all = options(&mut Choices::new(&[0xff, 0x01]));
             [JsonOptions::default(), all].map(|o| {
                 compile(DataFormat::Protobuf, text, &o)
                     .unwrap_or_else(|e| panic!("fuzz schema does not compile: {e}"))

@@ -54,6 +54,9 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        Err(message) => assert!(message.to_string().starts_with("malformed event"), "{message}"),
+        Err(message) => assert!(
+            message.to_string().starts_with("malformed event"),
+            "{message}"
+        ),
     }
 });

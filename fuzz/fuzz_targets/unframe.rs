@@ -18,10 +18,10 @@ const LIMITS: FrameLimits = FrameLimits {
 fn check_all(bytes: &[u8]) {
     for framing in [
         Framing::Auto,
-        Framing::Raw,
-        Framing::Glue,
-        Framing::Confluent,
-        Framing::Soe,
+        Framing::Fixed(WireFormat::Raw),
+        Framing::Fixed(WireFormat::Glue),
+        Framing::Fixed(WireFormat::Confluent),
+        Framing::Fixed(WireFormat::SingleObject),
     ] {
         let Ok(frame) = unframe(bytes, framing, &LIMITS) else {
             continue;
@@ -36,12 +36,15 @@ fn check_all(bytes: &[u8]) {
         }
         match frame.wire {
             WireFormat::Raw => {
-                assert_eq!(framing, Framing::Raw);
+                assert_eq!(framing, Framing::Fixed(WireFormat::Raw));
                 assert_eq!(&*frame.body, bytes);
                 assert!(frame.schema_id.is_none());
             }
             WireFormat::Glue => {
-                assert!(matches!(framing, Framing::Auto | Framing::Glue));
+                assert!(matches!(
+                    framing,
+                    Framing::Auto | Framing::Fixed(WireFormat::Glue)
+                ));
                 assert_eq!(bytes[0], 0x03);
                 assert_eq!(
                     frame.schema_id,
@@ -54,14 +57,20 @@ fn check_all(bytes: &[u8]) {
                 }
             }
             WireFormat::Confluent => {
-                assert!(matches!(framing, Framing::Auto | Framing::Confluent));
+                assert!(matches!(
+                    framing,
+                    Framing::Auto | Framing::Fixed(WireFormat::Confluent)
+                ));
                 assert_eq!(bytes[0], 0x00);
                 let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
                 assert_eq!(frame.schema_id, Some(SchemaId::Confluent(id)));
                 assert_eq!(&*frame.body, &bytes[5..]);
             }
             WireFormat::SingleObject => {
-                assert!(matches!(framing, Framing::Auto | Framing::Soe));
+                assert!(matches!(
+                    framing,
+                    Framing::Auto | Framing::Fixed(WireFormat::SingleObject)
+                ));
                 assert_eq!(&bytes[..2], &[0xc3, 0x01]);
                 let mut fp = [0u8; 8];
                 fp.copy_from_slice(&bytes[2..10]);
@@ -122,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
     match mode {
         0xf0 => {
             let framed = glue_zlib(rest);
-            let frame = unframe(&framed, Framing::Glue, &LIMITS)
+            let frame = unframe(&framed, Framing::Fixed(WireFormat::Glue), &LIMITS)
                 .expect("a well-formed zlib Glue frame unframes");
             assert_eq!(&*frame.body, rest);
         }

@@ -2,10 +2,9 @@
 //! generator and the Protobuf schemas the Protobuf target decodes against.
 
 use serde_json::{Value, json};
-use superdecode::decode::{
-    EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults, TimeEncoding,
-    UnionEncoding,
-};
+use superdecode::decode::avro::{AvroOptions, TimeEncoding, UnionEncoding};
+use superdecode::decode::protobuf::{EnumEncoding, FieldNames, PresenceDefaults, ProtobufOptions};
+use superdecode::decode::{JsonOptions, NumberOrString};
 use superdecode::json_text::{BytesEncoding, NonFinite};
 
 /// Reads choices off the front of the fuzz input; an exhausted input reads as zeros, so
@@ -45,11 +44,6 @@ pub fn options(c: &mut Choices) -> JsonOptions {
     let a = c.byte();
     let bit = |n: u8| a & (1 << n) != 0;
     JsonOptions {
-        unions: if bit(0) {
-            UnionEncoding::Tagged
-        } else {
-            UnionEncoding::Unwrap
-        },
         bytes: if bit(1) {
             BytesEncoding::Hex
         } else {
@@ -60,35 +54,44 @@ pub fn options(c: &mut Choices) -> JsonOptions {
         } else {
             NonFinite::Null
         },
-        decimals: if bit(3) {
-            NumberOrString::String
-        } else {
-            NumberOrString::Number
+        avro: AvroOptions {
+            unions: if bit(0) {
+                UnionEncoding::Tagged
+            } else {
+                UnionEncoding::Unwrap
+            },
+            decimals: if bit(3) {
+                NumberOrString::String
+            } else {
+                NumberOrString::Number
+            },
+            times: if bit(4) {
+                TimeEncoding::Epoch
+            } else {
+                TimeEncoding::Iso
+            },
         },
-        times: if bit(4) {
-            TimeEncoding::Epoch
-        } else {
-            TimeEncoding::Iso
-        },
-        proto_field_names: if bit(5) {
-            FieldNames::Json
-        } else {
-            FieldNames::Proto
-        },
-        proto_defaults: if bit(6) {
-            PresenceDefaults::Omit
-        } else {
-            PresenceDefaults::Emit
-        },
-        enums: if bit(7) {
-            EnumEncoding::Number
-        } else {
-            EnumEncoding::Name
-        },
-        int64: if c.byte() & 1 == 1 {
-            NumberOrString::String
-        } else {
-            NumberOrString::Number
+        protobuf: ProtobufOptions {
+            field_names: if bit(5) {
+                FieldNames::Json
+            } else {
+                FieldNames::Proto
+            },
+            defaults: if bit(6) {
+                PresenceDefaults::Omit
+            } else {
+                PresenceDefaults::Emit
+            },
+            enums: if bit(7) {
+                EnumEncoding::Number
+            } else {
+                EnumEncoding::Name
+            },
+            int64: if c.byte() & 1 == 1 {
+                NumberOrString::String
+            } else {
+                NumberOrString::Number
+            },
         },
     }
 }

@@ -2,7 +2,7 @@
 //! parses and pass it through byte for byte (numbers keep every digit), minus insignificant
 //! whitespace so that it stays one line.
 
-use super::{DecodeContext, RecordDecoder};
+use super::{DecodeContext, EncodeError, MessageSelector, RecordDecoder, RecordEncoder};
 use crate::error::{ErrorCode, RecordError};
 
 /// Passes JSON-format records through, checked and compacted.
@@ -29,6 +29,19 @@ impl RecordDecoder for JsonDecoder {
         })?;
         minify_into(text, out);
         Ok(())
+    }
+}
+
+/// A JSON document is its own body: checked, and passed through trimmed.
+impl RecordEncoder for JsonDecoder {
+    fn encode(
+        &self,
+        json: &str,
+        _message: Option<&str>,
+        _selector: MessageSelector,
+    ) -> Result<Vec<u8>, EncodeError> {
+        serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(EncodeError::NotJson)?;
+        Ok(json.trim().as_bytes().to_vec())
     }
 }
 

@@ -13,8 +13,9 @@ use std::sync::atomic::AtomicU64;
 use crate::error::RecordError;
 use crate::json_text::{BytesEncoding, NonFinite};
 
-/// The data format of a schema, as the Glue Schema Registry names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The data format of a schema, as the Glue Schema Registry names them. (`ValueEnum`
+/// lists the variants, so a test can check each has its line in the format table.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum DataFormat {
     /// Avro binary (`.avsc` schemas).
     Avro,
@@ -24,40 +25,76 @@ pub enum DataFormat {
     Json,
 }
 
-/// Every data format: its name in Glue (and in registries' `schemaType`) and its schema
-/// file extension in a local schema directory. A new format is one line here, a
-/// [`compile`] arm and its folder.
-const FORMATS: [(DataFormat, &str, &str); 3] = [
-    (DataFormat::Avro, "AVRO", "avsc"),
-    (DataFormat::Protobuf, "PROTOBUF", "proto"),
-    (DataFormat::Json, "JSON", "json"),
+/// One data format's registration: its names, and how its schemas compile.
+struct Format {
+    format: DataFormat,
+    /// The name in Glue's `DataFormat` and registries' `schemaType`.
+    registry_name: &'static str,
+    /// The schema file extension in a local schema directory.
+    extension: &'static str,
+    decoder: Compiler<dyn RecordDecoder>,
+    encoder: Compiler<dyn RecordEncoder>,
+}
+
+/// Compiles schema text, under the mapping options, into a decoder or an encoder.
+type Compiler<T> = fn(&str, &JsonOptions) -> Result<Box<T>, CompileError>;
+
+/// Every data format. A new format is its folder, a [`DataFormat`] variant and one line
+/// here: the local directory, the Glue source, the schema cache and `encode` all read
+/// this table.
+const FORMATS: [Format; 3] = [
+    Format {
+        format: DataFormat::Avro,
+        registry_name: "AVRO",
+        extension: "avsc",
+        decoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+        encoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+    },
+    Format {
+        format: DataFormat::Protobuf,
+        registry_name: "PROTOBUF",
+        extension: "proto",
+        decoder: |text, options| Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?)),
+        encoder: |text, options| Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?)),
+    },
+    Format {
+        format: DataFormat::Json,
+        registry_name: "JSON",
+        extension: "json",
+        decoder: |_, _| Ok(Box::new(json::JsonDecoder)),
+        encoder: |_, _| Ok(Box::new(json::JsonDecoder)),
+    },
 ];
 
 impl DataFormat {
+    fn registration(self) -> &'static Format {
+        // Every variant has its line: `every_format_is_registered` walks all variants.
+        FORMATS
+            .iter()
+            .find(|f| f.format == self)
+            .unwrap_or(&FORMATS[0])
+    }
+
     /// The format for a schema file extension in a local schema directory.
     pub fn from_extension(ext: &str) -> Option<Self> {
-        FORMATS.iter().find(|f| f.2 == ext).map(|f| f.0)
+        FORMATS
+            .iter()
+            .find(|f| f.extension == ext)
+            .map(|f| f.format)
     }
 
     /// The format a registry names (`AVRO`, `PROTOBUF`, `JSON`).
     pub fn from_name(name: &str) -> Option<Self> {
-        FORMATS.iter().find(|f| f.1 == name).map(|f| f.0)
+        FORMATS
+            .iter()
+            .find(|f| f.registry_name == name)
+            .map(|f| f.format)
     }
 
     /// The Glue `DataFormat` name.
     pub fn as_str(self) -> &'static str {
-        FORMATS.iter().find(|f| f.0 == self).map_or("", |f| f.1)
+        self.registration().registry_name
     }
-}
-
-/// How Avro unions are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum UnionEncoding {
-    /// The value of the branch alone.
-    #[default]
-    Unwrap,
-    /// `{"<branch type>": value}`, the Avro JSON encoding (`null` stays `null`).
-    Tagged,
 }
 
 /// Whether a value is written as a JSON number or a JSON string.
@@ -70,67 +107,26 @@ pub enum NumberOrString {
     String,
 }
 
-/// How dates, times and timestamps are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum TimeEncoding {
-    /// ISO-8601 text: `2024-05-01`, `13:45:00.250`, `2024-05-01T13:45:00.250Z`.
-    #[default]
-    Iso,
-    /// The encoded number: days, or milli/micro/nanoseconds since the epoch or midnight.
-    Epoch,
-}
-
-/// How Protobuf fields are named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum FieldNames {
-    /// The name in the `.proto` file (`user_id`).
-    #[default]
-    Proto,
-    /// The `json_name` (`userId`).
-    Json,
-}
-
-/// Whether Protobuf fields without presence are written at their default value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum PresenceDefaults {
-    /// Write them (`"count":0`), so every row has every column.
-    #[default]
-    Emit,
-    /// Leave them out, as ProtoJSON does by default.
-    Omit,
-}
-
-/// How Protobuf enums are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum EnumEncoding {
-    /// The value's name (a value the enum does not define stays a number).
-    #[default]
-    Name,
-    /// The number.
-    Number,
-}
-
-/// The JSON mapping options, fixed for the life of the process.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The JSON mapping options, fixed for the life of the process: the ones every format
+/// shares here, the rest with their format. Every command takes them as flags, each with
+/// a `SUPERDECODE_*` environment twin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct JsonOptions {
-    /// Avro unions (`--unions`).
-    pub unions: UnionEncoding,
-    /// Avro bytes and fixed, Protobuf bytes (`--bytes`).
+    /// Avro bytes and fixed, Protobuf bytes: base64 or hex.
+    #[arg(long, env = "SUPERDECODE_BYTES", value_enum, default_value_t)]
     pub bytes: BytesEncoding,
-    /// NaN and ±Infinity (`--non-finite`).
+
+    /// NaN and ±Infinity: null, or the strings "NaN", "Infinity", "-Infinity".
+    #[arg(long, env = "SUPERDECODE_NON_FINITE", value_enum, default_value_t)]
     pub non_finite: NonFinite,
-    /// Avro decimals (`--decimals`).
-    pub decimals: NumberOrString,
-    /// Dates, times and timestamps (`--times`).
-    pub times: TimeEncoding,
-    /// Protobuf field names (`--proto-field-names`).
-    pub proto_field_names: FieldNames,
-    /// Protobuf fields without presence at their default (`--proto-defaults`).
-    pub proto_defaults: PresenceDefaults,
-    /// Protobuf enums (`--enums`).
-    pub enums: EnumEncoding,
-    /// Protobuf 64-bit integers (`--int64`).
-    pub int64: NumberOrString,
+
+    /// Avro's own options.
+    #[command(flatten)]
+    pub avro: avro::AvroOptions,
+
+    /// Protobuf's own options.
+    #[command(flatten)]
+    pub protobuf: protobuf::ProtobufOptions,
 }
 
 /// Where a record says which message of its schema it is. Only Protobuf schemas hold
@@ -221,15 +217,46 @@ pub trait RecordDecoder: Send + Sync {
     }
 }
 
-/// Why a schema definition cannot be compiled into a decoder.
+/// Turns one JSON document, in a decoder's mapping, back into a record body: the inverse
+/// of [`RecordDecoder`], for `superdecode encode`.
+pub trait RecordEncoder: Send + Sync {
+    /// The body of `json`; `message` names a Protobuf message (default: the first), and
+    /// `selector` says which message index the wire format puts in front of the body.
+    fn encode(
+        &self,
+        json: &str,
+        message: Option<&str>,
+        selector: MessageSelector,
+    ) -> Result<Vec<u8>, EncodeError>;
+}
+
+/// Why a schema definition cannot be compiled: the format's own schema error
+/// (`avro::SchemaError`, `protobuf::SchemaError`) is its source.
 #[derive(Debug, thiserror::Error)]
-pub enum CompileError {
-    /// An Avro schema that cannot be used.
+#[error(transparent)]
+pub struct CompileError(Box<dyn std::error::Error + Send + Sync>);
+
+impl From<avro::SchemaError> for CompileError {
+    fn from(e: avro::SchemaError) -> Self {
+        CompileError(Box::new(e))
+    }
+}
+
+impl From<protobuf::SchemaError> for CompileError {
+    fn from(e: protobuf::SchemaError) -> Self {
+        CompileError(Box::new(e))
+    }
+}
+
+/// Why a JSON document does not encode under a schema.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The document is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// The document does not fit the schema: the format's own error says where and why.
     #[error(transparent)]
-    Avro(#[from] avro::SchemaError),
-    /// A Protobuf schema that cannot be used.
-    #[error(transparent)]
-    Protobuf(#[from] protobuf::SchemaError),
+    Mismatch(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Builds the decoder for a schema definition. An error means the schema itself is
@@ -239,11 +266,33 @@ pub fn compile(
     definition: &str,
     options: &JsonOptions,
 ) -> Result<Box<dyn RecordDecoder>, CompileError> {
-    match format {
-        DataFormat::Avro => Ok(Box::new(avro::AvroDecoder::new(definition, options)?)),
-        DataFormat::Json => Ok(Box::new(json::JsonDecoder)),
-        DataFormat::Protobuf => Ok(Box::new(protobuf::ProtobufDecoder::new(
-            definition, options,
-        )?)),
+    (format.registration().decoder)(definition, options)
+}
+
+/// Builds the encoder for a schema definition (`superdecode encode`).
+pub fn compile_encoder(
+    format: DataFormat,
+    definition: &str,
+    options: &JsonOptions,
+) -> Result<Box<dyn RecordEncoder>, CompileError> {
+    (format.registration().encoder)(definition, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_is_registered() {
+        use clap::ValueEnum;
+        for &format in DataFormat::value_variants() {
+            let registration = format.registration();
+            assert_eq!(registration.format, format);
+            assert_eq!(DataFormat::from_name(format.as_str()), Some(format));
+            assert_eq!(
+                DataFormat::from_extension(registration.extension),
+                Some(format)
+            );
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! integer, then the body. For Protobuf the body starts with the message-index array,
 //! which the Protobuf decoder reads, since only it knows the data format.
 
-use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
+use super::{
+    Compression, Envelope, FrameError, Framer, Header, KnownIds, SchemaId, WireFormat, short_header,
+};
+use crate::decode::MessageSelector;
 use crate::error::{ErrorCode, RecordError};
 
 /// Confluent framing: `00`, a 4-byte big-endian schema ID.
@@ -11,12 +14,12 @@ pub struct Confluent;
 const MAGIC: u8 = 0x00;
 const HEADER_LEN: usize = 5;
 
-impl Unframe for Confluent {
-    fn sniff(bytes: &[u8]) -> bool {
+impl Envelope for Confluent {
+    fn sniff(&self, bytes: &[u8]) -> bool {
         bytes.first() == Some(&MAGIC)
     }
 
-    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
+    fn header(&self, bytes: &[u8]) -> Result<Header, RecordError> {
         if bytes.len() < HEADER_LEN {
             return Err(short_header("Confluent", HEADER_LEN, bytes.len()));
         }
@@ -37,12 +40,24 @@ impl Unframe for Confluent {
             compression: Compression::None,
         })
     }
-}
 
-/// Frames `body` (for Protobuf, message indexes included) with Confluent schema `id`.
-pub fn frame(id: u32, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![MAGIC];
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(body);
-    out
+    fn message_selector(&self) -> MessageSelector {
+        MessageSelector::ConfluentPath
+    }
+
+    /// The body, for Protobuf, starts with its message indexes (the encoder writes them).
+    fn framer(&self, ids: &KnownIds, compression: Compression) -> Result<Framer, FrameError> {
+        if compression != Compression::None {
+            return Err(FrameError::Compression("Confluent"));
+        }
+        let id = ids.confluent.ok_or(FrameError::MissingId(
+            "Confluent ID (ids.json \"confluent\")",
+        ))?;
+        let mut header = vec![MAGIC];
+        header.extend_from_slice(&id.to_be_bytes());
+        Ok(Framer {
+            header,
+            compression,
+        })
+    }
 }

@@ -1,7 +1,10 @@
 //! AWS Glue Schema Registry framing: `03`, a compression byte, the 16-byte schema version
 //! UUID (big-endian), then the body, zlib-compressed when the compression byte is `05`.
 
-use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
+use super::{
+    Compression, Envelope, FrameError, Framer, Header, KnownIds, SchemaId, WireFormat, short_header,
+};
+use crate::decode::MessageSelector;
 use crate::error::{ErrorCode, RecordError};
 
 /// The Glue header: `03`, a compression byte, a 16-byte schema version UUID.
@@ -12,12 +15,12 @@ const NO_COMPRESSION: u8 = 0x00;
 const ZLIB: u8 = 0x05;
 const HEADER_LEN: usize = 18;
 
-impl Unframe for Glue {
-    fn sniff(bytes: &[u8]) -> bool {
+impl Envelope for Glue {
+    fn sniff(&self, bytes: &[u8]) -> bool {
         bytes.first() == Some(&MAGIC)
     }
 
-    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
+    fn header(&self, bytes: &[u8]) -> Result<Header, RecordError> {
         if bytes.len() < HEADER_LEN {
             return Err(short_header("Glue", HEADER_LEN, bytes.len()));
         }
@@ -46,19 +49,26 @@ impl Unframe for Glue {
             compression,
         })
     }
-}
 
-/// Frames `body` with a Glue header for schema version `version`, zlib-compressed when
-/// `zlib` (the `encode` command).
-pub fn frame(version: uuid::Uuid, body: &[u8], zlib: bool) -> Vec<u8> {
-    let mut out = vec![MAGIC, if zlib { ZLIB } else { NO_COMPRESSION }];
-    out.extend_from_slice(version.as_bytes());
-    if zlib {
-        let mut encoder = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
-        // Writing to a Vec cannot fail.
-        let _ = std::io::Write::write_all(&mut encoder, body);
-        return encoder.finish().unwrap_or_default();
+    fn message_selector(&self) -> MessageSelector {
+        MessageSelector::GlueIndex
     }
-    out.extend_from_slice(body);
-    out
+
+    fn framer(&self, ids: &KnownIds, compression: Compression) -> Result<Framer, FrameError> {
+        let version = ids
+            .glue
+            .ok_or(FrameError::MissingId("Glue version ID (ids.json \"glue\")"))?;
+        let mut header = vec![
+            MAGIC,
+            match compression {
+                Compression::None => NO_COMPRESSION,
+                Compression::Zlib => ZLIB,
+            },
+        ];
+        header.extend_from_slice(version.as_bytes());
+        Ok(Framer {
+            header,
+            compression,
+        })
+    }
 }

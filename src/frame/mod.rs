@@ -1,4 +1,4 @@
-//! Wire formats: which framing a payload uses, which schema ID it carries, and where the
+//! Wire formats: which envelope a payload has, which schema ID it carries, and where the
 //! record body starts.
 //!
 //! | format | bytes | schema ID |
@@ -8,32 +8,34 @@
 //! | Avro single-object | `C3 01`, 8-byte little-endian CRC-64-AVRO fingerprint, body | fingerprint |
 //! | raw | body | none: the schema is assumed from the stream |
 //!
-//! Each format is a small module implementing [`Unframe`], which reads the header alone:
-//! the body of a compressed payload is inflated later, by [`Header::body`], when the row is
-//! decoded, so that a batch holds at most one inflated body at a time. Auto-detection is used only for
-//! `(hex)` calls and `--framing auto`: raw Avro often begins with `00` (a null union branch,
-//! a zero), so a stream configured as raw is never sniffed.
+//! Each format is one module implementing [`Envelope`]: it recognises its magic bytes,
+//! reads its header, says where a record names its Protobuf message, and frames bodies
+//! for `encode`. A new wire format is that module, a [`WireFormat`] variant and its arm in
+//! `WireFormat::envelope`.
+//!
+//! Headers are read alone: the body of a compressed payload is inflated later, by
+//! [`Header::body`], when the row is decoded, so that a batch holds at most one inflated
+//! body at a time. Auto-detection is used only for `(hex)` calls and `--framing auto`: raw
+//! Avro often begins with `00` (a null union branch, a zero), so a stream configured as
+//! raw is never sniffed.
 
 pub(crate) mod confluent;
 pub(crate) mod glue;
+pub(crate) mod raw;
 pub(crate) mod soe;
 
 use std::borrow::Cow;
 
+use clap::ValueEnum;
+
 use crate::decode::MessageSelector;
 use crate::error::{ErrorCode, RecordError};
 
-pub use confluent::Confluent;
-pub use glue::Glue;
-pub use soe::SingleObject;
-
-/// The framing a caller expects (`--framing`, a stream's configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, serde::Deserialize)]
+/// A wire format: the envelope around a record body. Its CLI and JSON names are `raw`,
+/// `glue`, `confluent` and `soe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Framing {
-    /// Detect Glue, Confluent or single-object framing from the first bytes.
-    #[default]
-    Auto,
+pub enum WireFormat {
     /// No header: the schema comes from the stream.
     Raw,
     /// AWS Glue Schema Registry header.
@@ -41,30 +43,101 @@ pub enum Framing {
     /// Confluent Schema Registry framing.
     Confluent,
     /// Avro single-object encoding.
-    Soe,
-}
-
-/// The framing a payload turned out to have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WireFormat {
-    /// No header.
-    Raw,
-    /// The AWS Glue Schema Registry header.
-    Glue,
-    /// Confluent Schema Registry framing.
-    Confluent,
-    /// Avro single-object encoding.
+    #[value(name = "soe")]
+    #[serde(rename = "soe")]
     SingleObject,
 }
 
 impl WireFormat {
+    /// The module that implements this format.
+    fn envelope(self) -> &'static dyn Envelope {
+        match self {
+            WireFormat::Raw => &raw::Raw,
+            WireFormat::Glue => &glue::Glue,
+            WireFormat::Confluent => &confluent::Confluent,
+            WireFormat::SingleObject => &soe::SingleObject,
+        }
+    }
+
+    /// Reads the header of a payload of this format.
+    pub fn header(self, bytes: &[u8]) -> Result<Header, RecordError> {
+        self.envelope().header(bytes)
+    }
+
     /// Where a record of this wire format says which message of a multi-message schema
     /// (Protobuf) it is: Glue and Confluent frames put a message index in front of the body.
     pub fn message_selector(self) -> MessageSelector {
+        self.envelope().message_selector()
+    }
+
+    /// Frames bodies of the schema version known by `ids` in this format, optionally
+    /// compressed (the `encode` command).
+    pub fn framer(self, ids: &KnownIds, compression: Compression) -> Result<Framer, FrameError> {
+        self.envelope().framer(ids, compression)
+    }
+
+    /// The format whose magic bytes `bytes` start with, if any.
+    fn detect(bytes: &[u8]) -> Option<WireFormat> {
+        WireFormat::value_variants()
+            .iter()
+            .copied()
+            .find(|wire| wire.envelope().sniff(bytes))
+    }
+}
+
+/// The framing a caller expects (`--framing`, a stream's `framing`): one wire format, or
+/// detection from the first bytes. Its CLI and JSON names are `auto` and the wire formats'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(from = "FramingName")]
+pub enum Framing {
+    /// Detect Glue, Confluent or single-object framing from the first bytes.
+    #[default]
+    Auto,
+    /// Payloads have this wire format.
+    Fixed(WireFormat),
+}
+
+/// A framing's name in JSON configuration (serde's errors then list the valid names).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FramingName {
+    Auto,
+    Raw,
+    Glue,
+    Confluent,
+    Soe,
+}
+
+impl From<FramingName> for Framing {
+    fn from(name: FramingName) -> Self {
+        match name {
+            FramingName::Auto => Framing::Auto,
+            FramingName::Raw => Framing::Fixed(WireFormat::Raw),
+            FramingName::Glue => Framing::Fixed(WireFormat::Glue),
+            FramingName::Confluent => Framing::Fixed(WireFormat::Confluent),
+            FramingName::Soe => Framing::Fixed(WireFormat::SingleObject),
+        }
+    }
+}
+
+impl clap::ValueEnum for Framing {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Framing::Auto,
+            Framing::Fixed(WireFormat::Raw),
+            Framing::Fixed(WireFormat::Glue),
+            Framing::Fixed(WireFormat::Confluent),
+            Framing::Fixed(WireFormat::SingleObject),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         match self {
-            WireFormat::Glue => MessageSelector::GlueIndex,
-            WireFormat::Confluent => MessageSelector::ConfluentPath,
-            WireFormat::Raw | WireFormat::SingleObject => MessageSelector::Configured,
+            Framing::Auto => Some(
+                clap::builder::PossibleValue::new("auto")
+                    .help("Detect Glue, Confluent or single-object framing from the first bytes"),
+            ),
+            Framing::Fixed(wire) => wire.to_possible_value(),
         }
     }
 }
@@ -114,15 +187,6 @@ pub struct Header {
 }
 
 impl Header {
-    fn raw() -> Self {
-        Header {
-            wire: WireFormat::Raw,
-            schema_id: None,
-            len: 0,
-            compression: Compression::None,
-        }
-    }
-
     /// The record body of `payload` (whose header this is), inflated when compressed.
     pub fn body<'a>(
         &self,
@@ -155,12 +219,64 @@ pub struct FrameLimits {
     pub max_inflated_bytes: usize,
 }
 
-/// One wire format.
-pub trait Unframe {
+/// The IDs one schema version is known by, from which each wire format takes its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KnownIds {
+    /// The Glue schema version ID.
+    pub glue: Option<uuid::Uuid>,
+    /// The Confluent schema ID.
+    pub confluent: Option<u32>,
+    /// The CRC-64-AVRO fingerprint (Avro schemas only).
+    pub avro_fingerprint: Option<u64>,
+}
+
+/// Why bodies cannot be framed in a wire format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The schema version has no ID of the kind the format carries.
+    #[error("has no {0}")]
+    MissingId(&'static str),
+    /// The format cannot carry a compressed body.
+    #[error("{0} framing cannot carry a compressed body")]
+    Compression(&'static str),
+}
+
+/// Frames record bodies for one schema version and wire format: a fixed header, then the
+/// body, compressed when the header says so.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    header: Vec<u8>,
+    compression: Compression,
+}
+
+impl Framer {
+    /// The framed payload of `body`.
+    pub fn frame(&self, body: &[u8]) -> Vec<u8> {
+        let mut out = self.header.clone();
+        match self.compression {
+            Compression::None => out.extend_from_slice(body),
+            Compression::Zlib => {
+                let mut encoder =
+                    flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+                // Writing to a Vec cannot fail; `finish` only flushes into it.
+                let _ = std::io::Write::write_all(&mut encoder, body);
+                out = encoder.finish().unwrap_or_default();
+            }
+        }
+        out
+    }
+}
+
+/// One wire format's envelope. Each implementation is a unit struct in its own module.
+pub trait Envelope: Sync {
     /// Whether `bytes` start with this format's magic bytes (for auto-detection).
-    fn sniff(bytes: &[u8]) -> bool;
+    fn sniff(&self, bytes: &[u8]) -> bool;
     /// Reads the header of a payload of this format.
-    fn header(bytes: &[u8]) -> Result<Header, RecordError>;
+    fn header(&self, bytes: &[u8]) -> Result<Header, RecordError>;
+    /// Where a record in this format says which Protobuf message it is.
+    fn message_selector(&self) -> MessageSelector;
+    /// The framer for a schema version known by `ids`.
+    fn framer(&self, ids: &KnownIds, compression: Compression) -> Result<Framer, FrameError>;
 }
 
 /// Removes the frame the caller expects, or detects it when `framing` is `Auto`.
@@ -180,23 +296,20 @@ pub fn unframe<'a>(
 /// Reads the header the caller expects, or detects it when `framing` is `Auto`. The body
 /// is not touched: [`Header::body`] inflates it when needed.
 pub fn read_header(bytes: &[u8], framing: Framing) -> Result<Header, RecordError> {
-    match framing {
-        Framing::Raw => Ok(Header::raw()),
-        Framing::Glue => Glue::header(bytes),
-        Framing::Confluent => Confluent::header(bytes),
-        Framing::Soe => SingleObject::header(bytes),
-        Framing::Auto if Glue::sniff(bytes) => Glue::header(bytes),
-        Framing::Auto if Confluent::sniff(bytes) => Confluent::header(bytes),
-        Framing::Auto if SingleObject::sniff(bytes) => SingleObject::header(bytes),
-        Framing::Auto => Err(RecordError::new(
-            ErrorCode::UnknownHeader,
-            format!(
-                "no Glue (03), Confluent (00) or Avro single-object (c301) header; payload starts {}: \
-                 for raw records call the function with a stream name",
-                preview(bytes)
-            ),
-        )),
-    }
+    let wire = match framing {
+        Framing::Fixed(wire) => wire,
+        Framing::Auto => WireFormat::detect(bytes).ok_or_else(|| {
+            RecordError::new(
+                ErrorCode::UnknownHeader,
+                format!(
+                    "no Glue (03), Confluent (00) or Avro single-object (c301) header; payload starts {}: \
+                     for raw records call the function with a stream name",
+                    preview(bytes)
+                ),
+            )
+        })?,
+    };
+    wire.header(bytes)
 }
 
 /// Decodes `to_hex()` text (either case) to bytes.

@@ -1,7 +1,10 @@
 //! Avro single-object encoding: `C3 01`, the schema's 8-byte little-endian CRC-64-AVRO
 //! fingerprint, then the body.
 
-use super::{Compression, Header, SchemaId, Unframe, WireFormat, short_header};
+use super::{
+    Compression, Envelope, FrameError, Framer, Header, KnownIds, SchemaId, WireFormat, short_header,
+};
+use crate::decode::MessageSelector;
 use crate::error::{ErrorCode, RecordError};
 
 /// Avro single-object encoding: `C3 01`, an 8-byte little-endian fingerprint.
@@ -10,12 +13,12 @@ pub struct SingleObject;
 const MAGIC: [u8; 2] = [0xc3, 0x01];
 const HEADER_LEN: usize = 10;
 
-impl Unframe for SingleObject {
-    fn sniff(bytes: &[u8]) -> bool {
+impl Envelope for SingleObject {
+    fn sniff(&self, bytes: &[u8]) -> bool {
         bytes.starts_with(&MAGIC)
     }
 
-    fn header(bytes: &[u8]) -> Result<Header, RecordError> {
+    fn header(&self, bytes: &[u8]) -> Result<Header, RecordError> {
         if !bytes.starts_with(&MAGIC) && bytes.len() >= MAGIC.len() {
             return Err(RecordError::new(
                 ErrorCode::UnknownHeader,
@@ -37,12 +40,23 @@ impl Unframe for SingleObject {
             compression: Compression::None,
         })
     }
-}
 
-/// Frames `body` with the single-object header for a schema `fingerprint`.
-pub fn frame(fingerprint: u64, body: &[u8]) -> Vec<u8> {
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(&fingerprint.to_le_bytes());
-    out.extend_from_slice(body);
-    out
+    fn message_selector(&self) -> MessageSelector {
+        MessageSelector::Configured
+    }
+
+    fn framer(&self, ids: &KnownIds, compression: Compression) -> Result<Framer, FrameError> {
+        if compression != Compression::None {
+            return Err(FrameError::Compression("Avro single-object"));
+        }
+        let fingerprint = ids.avro_fingerprint.ok_or(FrameError::MissingId(
+            "Avro fingerprint: single-object encoding is for Avro schemas only",
+        ))?;
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&fingerprint.to_le_bytes());
+        Ok(Framer {
+            header,
+            compression,
+        })
+    }
 }

@@ -52,7 +52,7 @@ fn auto_detects_each_header() {
 fn raw_is_never_sniffed() {
     // Raw Avro that happens to start like a Confluent or Glue frame stays whole.
     for bytes in [&[0x00, 0x00, 0x00, 0x00, 0x01][..], &glue(0, b"x")] {
-        let frame = unframe(bytes, Framing::Raw, &LIMITS).unwrap();
+        let frame = unframe(bytes, Framing::Fixed(WireFormat::Raw), &LIMITS).unwrap();
         assert_eq!(frame.wire, WireFormat::Raw);
         assert_eq!(frame.schema_id, None);
         assert_eq!(&*frame.body, bytes);
@@ -62,16 +62,21 @@ fn raw_is_never_sniffed() {
 #[test]
 fn zlib_inflates_within_the_cap_only() {
     let payload = glue(5, &zlib(b"hello"));
-    let frame = unframe(&payload, Framing::Glue, &LIMITS).unwrap();
+    let frame = unframe(&payload, Framing::Fixed(WireFormat::Glue), &LIMITS).unwrap();
     assert_eq!(&*frame.body, b"hello");
     let bomb = zlib(&vec![0u8; 1_000_000]);
     assert!(bomb.len() < 2000);
-    let err = unframe(&glue(5, &bomb), Framing::Glue, &LIMITS).unwrap_err();
+    let err = unframe(&glue(5, &bomb), Framing::Fixed(WireFormat::Glue), &LIMITS).unwrap_err();
     assert_eq!(err.code, ErrorCode::DecompressedTooLarge);
-    let err = unframe(&glue(5, b"not zlib"), Framing::Glue, &LIMITS).unwrap_err();
+    let err = unframe(
+        &glue(5, b"not zlib"),
+        Framing::Fixed(WireFormat::Glue),
+        &LIMITS,
+    )
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::DecompressionFailed);
     assert_eq!(
-        unframe(&glue(9, b""), Framing::Glue, &LIMITS)
+        unframe(&glue(9, b""), Framing::Fixed(WireFormat::Glue), &LIMITS)
             .unwrap_err()
             .code,
         ErrorCode::UnsupportedCompression
@@ -81,39 +86,47 @@ fn zlib_inflates_within_the_cap_only() {
 #[test]
 fn explicit_framing_checks_the_magic_and_length() {
     assert_eq!(
-        unframe(&[0x01; 20], Framing::Glue, &LIMITS)
+        unframe(&[0x01; 20], Framing::Fixed(WireFormat::Glue), &LIMITS)
             .unwrap_err()
             .code,
         ErrorCode::UnknownHeader
     );
     assert_eq!(
-        unframe(&[0x03; 17], Framing::Glue, &LIMITS)
+        unframe(&[0x03; 17], Framing::Fixed(WireFormat::Glue), &LIMITS)
             .unwrap_err()
             .code,
         ErrorCode::ShortHeader
     );
     assert_eq!(
-        unframe(&[0x00; 4], Framing::Confluent, &LIMITS)
+        unframe(&[0x00; 4], Framing::Fixed(WireFormat::Confluent), &LIMITS)
             .unwrap_err()
             .code,
         ErrorCode::ShortHeader
     );
     assert_eq!(
-        unframe(&[0x05; 5], Framing::Confluent, &LIMITS)
+        unframe(&[0x05; 5], Framing::Fixed(WireFormat::Confluent), &LIMITS)
             .unwrap_err()
             .code,
         ErrorCode::UnknownHeader
     );
     assert_eq!(
-        unframe(&[0xc3, 0x01, 0], Framing::Soe, &LIMITS)
-            .unwrap_err()
-            .code,
+        unframe(
+            &[0xc3, 0x01, 0],
+            Framing::Fixed(WireFormat::SingleObject),
+            &LIMITS
+        )
+        .unwrap_err()
+        .code,
         ErrorCode::ShortHeader
     );
     assert_eq!(
-        unframe(&[0xc3, 0x02, 0, 0, 0, 0, 0, 0, 0, 0], Framing::Soe, &LIMITS)
-            .unwrap_err()
-            .code,
+        unframe(
+            &[0xc3, 0x02, 0, 0, 0, 0, 0, 0, 0, 0],
+            Framing::Fixed(WireFormat::SingleObject),
+            &LIMITS
+        )
+        .unwrap_err()
+        .code,
         ErrorCode::UnknownHeader
     );
 }
@@ -128,4 +141,76 @@ fn hex_is_case_insensitive_and_checked() {
             .contains("odd number")
     );
     assert!(decode_hex("zz").unwrap_err().message.contains("position 0"));
+}
+
+#[test]
+fn every_wire_format_reads_back_what_it_frames() {
+    let ids = KnownIds {
+        glue: Some(uuid::Uuid::from_bytes([7; 16])),
+        confluent: Some(0x0102_0304),
+        avro_fingerprint: Some(0x1122_3344_5566_7788),
+    };
+    for &wire in WireFormat::value_variants() {
+        let payload = wire.framer(&ids, Compression::None).unwrap().frame(b"body");
+        let frame = unframe(&payload, Framing::Fixed(wire), &LIMITS).unwrap();
+        assert_eq!(frame.wire, wire);
+        assert_eq!(&*frame.body, b"body", "{wire:?}");
+        let expected_id = match wire {
+            WireFormat::Raw => None,
+            WireFormat::Glue => ids.glue.map(SchemaId::Glue),
+            WireFormat::Confluent => ids.confluent.map(SchemaId::Confluent),
+            WireFormat::SingleObject => ids.avro_fingerprint.map(SchemaId::AvroFingerprint),
+        };
+        assert_eq!(frame.schema_id, expected_id, "{wire:?}");
+        if wire != WireFormat::Raw {
+            assert_eq!(
+                unframe(&payload, Framing::Auto, &LIMITS).unwrap().wire,
+                wire
+            );
+        }
+    }
+    // Only Glue carries a compressed body; every format names the ID it lacks.
+    let zlib = WireFormat::Glue
+        .framer(&ids, Compression::Zlib)
+        .unwrap()
+        .frame(b"body");
+    let frame = unframe(&zlib, Framing::Auto, &LIMITS).unwrap();
+    assert_eq!(&*frame.body, b"body");
+    for wire in [
+        WireFormat::Raw,
+        WireFormat::Confluent,
+        WireFormat::SingleObject,
+    ] {
+        assert!(matches!(
+            wire.framer(&ids, Compression::Zlib),
+            Err(FrameError::Compression(_))
+        ));
+    }
+    for wire in [
+        WireFormat::Glue,
+        WireFormat::Confluent,
+        WireFormat::SingleObject,
+    ] {
+        assert!(matches!(
+            wire.framer(&KnownIds::default(), Compression::None),
+            Err(FrameError::MissingId(_))
+        ));
+    }
+}
+
+#[test]
+fn framing_names_are_the_cli_and_json_names() {
+    let names = ["auto", "raw", "glue", "confluent", "soe"];
+    for (framing, name) in Framing::value_variants().iter().zip(names) {
+        assert_eq!(
+            framing.to_possible_value().unwrap().get_name(),
+            name,
+            "{framing:?}"
+        );
+        assert_eq!(Framing::from_str(name, false).unwrap(), *framing);
+        let from_json: Framing = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+        assert_eq!(from_json, *framing);
+    }
+    let err = serde_json::from_str::<Framing>("\"single-object\"").unwrap_err();
+    assert!(err.to_string().contains("expected one of"), "{err}");
 }

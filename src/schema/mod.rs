@@ -12,7 +12,7 @@ pub mod local;
 
 use crate::decode::DataFormat;
 use crate::error::BatchError;
-use crate::frame::SchemaId;
+use crate::frame::{KnownIds, SchemaId};
 
 pub use cache::{
     CacheSettings, CacheStats, CompiledSchema, DEFAULT_LATEST_TTL_SECS, DEFAULT_NOT_FOUND_TTL_SECS,
@@ -107,6 +107,21 @@ pub struct SchemaDefinition {
     pub glue_id: Option<uuid::Uuid>,
     /// The Confluent schema ID, when the source knows it (local `ids.json`).
     pub confluent_id: Option<u32>,
+}
+
+impl SchemaDefinition {
+    /// The IDs this version is known by, for framing its records (`encode`): the Avro
+    /// fingerprint is computed from the text.
+    pub fn known_ids(&self) -> KnownIds {
+        KnownIds {
+            glue: self.glue_id,
+            confluent: self.confluent_id,
+            avro_fingerprint: match self.format {
+                DataFormat::Avro => crate::decode::avro::canonical::fingerprint(&self.text).ok(),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// A registry of schemas: the AWS Glue Schema Registry, or a local directory.

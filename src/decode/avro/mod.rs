@@ -42,12 +42,48 @@ use num_bigint::BigInt;
 
 use super::time::{self, Unit};
 use super::{
-    DecodeContext, JsonOptions, NumberOrString, RecordDecoder, TimeEncoding, UnionEncoding,
+    DecodeContext, JsonOptions, MessageSelector, NumberOrString, RecordDecoder, RecordEncoder,
 };
 use crate::error::{ErrorCode, RecordError};
 use crate::json_text::{self, push_int};
 use reader::{ReadError, Reader};
 use tree::{MAX_DECIMAL_BYTES, Node, NodeId, Tree};
+
+/// Avro's JSON mapping options (flags with `SUPERDECODE_*` twins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct AvroOptions {
+    /// Avro unions: the branch value, or `{"<type>": value}`.
+    #[arg(long, env = "SUPERDECODE_UNIONS", value_enum, default_value_t)]
+    pub unions: UnionEncoding,
+
+    /// Decimals: exact JSON numbers, or strings.
+    #[arg(long, env = "SUPERDECODE_DECIMALS", value_enum, default_value_t)]
+    pub decimals: NumberOrString,
+
+    /// Dates, times and timestamps: ISO-8601 text, or the encoded epoch numbers.
+    #[arg(long, env = "SUPERDECODE_TIMES", value_enum, default_value_t)]
+    pub times: TimeEncoding,
+}
+
+/// How Avro unions are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum UnionEncoding {
+    /// The value of the branch alone.
+    #[default]
+    Unwrap,
+    /// `{"<branch type>": value}`, the Avro JSON encoding (`null` stays `null`).
+    Tagged,
+}
+
+/// How dates, times and timestamps are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TimeEncoding {
+    /// ISO-8601 text: `2024-05-01`, `13:45:00.250`, `2024-05-01T13:45:00.250Z`.
+    #[default]
+    Iso,
+    /// The encoded number: days, or milli/micro/nanoseconds since the epoch or midnight.
+    Epoch,
+}
 
 /// Why an Avro schema cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +130,19 @@ impl AvroDecoder {
     }
 }
 
-impl AvroDecoder {
-    /// Encodes JSON in this decoder's mapping back to Avro binary (the `encode` command).
-    pub(crate) fn encode(
+/// JSON in this decoder's mapping back to Avro binary (the `encode` command). Numbers
+/// are read from their exact text, so longs and decimals keep every digit.
+impl RecordEncoder for AvroDecoder {
+    fn encode(
         &self,
-        value: &crate::json_text::ExactJson,
-    ) -> Result<Vec<u8>, EncodeError> {
-        encode::encode(&self.tree, &self.options, value).map_err(EncodeError)
+        json: &str,
+        _message: Option<&str>,
+        _selector: MessageSelector,
+    ) -> Result<Vec<u8>, super::EncodeError> {
+        let value =
+            crate::json_text::ExactJson::parse(json).map_err(super::EncodeError::NotJson)?;
+        encode::encode(&self.tree, &self.options, &value)
+            .map_err(|e| super::EncodeError::Mismatch(Box::new(EncodeError(e))))
     }
 }
 
@@ -277,7 +319,7 @@ impl Walk<'_, '_> {
                         ),
                     ));
                 };
-                match (&branch.tagged_prefix, self.options.unions) {
+                match (&branch.tagged_prefix, self.options.avro.unions) {
                     (Some(prefix), UnionEncoding::Tagged) => {
                         self.out.push_str(prefix);
                         self.nested(|w| w.value(branch.node))?;
@@ -385,7 +427,7 @@ impl Walk<'_, '_> {
             }
             Node::Date => {
                 let days = self.reader.int()?;
-                match self.options.times {
+                match self.options.avro.times {
                     TimeEncoding::Epoch => push_int(self.out, days),
                     TimeEncoding::Iso => {
                         self.out.push('"');
@@ -400,7 +442,7 @@ impl Walk<'_, '_> {
                     Unit::Millis => i64::from(self.reader.int()?),
                     _ => self.reader.long()?,
                 };
-                match self.options.times {
+                match self.options.avro.times {
                     TimeEncoding::Epoch => push_int(self.out, value),
                     TimeEncoding::Iso => {
                         self.out.push('"');
@@ -416,7 +458,7 @@ impl Walk<'_, '_> {
             }
             Node::Timestamp { unit, utc } => {
                 let value = self.reader.long()?;
-                match self.options.times {
+                match self.options.avro.times {
                     TimeEncoding::Epoch => push_int(self.out, value),
                     TimeEncoding::Iso => {
                         self.out.push('"');
@@ -565,7 +607,7 @@ impl Walk<'_, '_> {
         } else {
             BigInt::from_signed_bytes_be(unscaled).to_string()
         };
-        let as_string = self.options.decimals == NumberOrString::String;
+        let as_string = self.options.avro.decimals == NumberOrString::String;
         if as_string {
             self.out.push('"');
         }

@@ -103,7 +103,10 @@ fn decimals_are_exact() {
         "170141183460469231731687303715884105.728"
     );
     let options = JsonOptions {
-        decimals: NumberOrString::String,
+        avro: AvroOptions {
+            decimals: NumberOrString::String,
+            ..AvroOptions::default()
+        },
         ..JsonOptions::default()
     };
     assert_eq!(
@@ -158,7 +161,10 @@ fn tagged_unions_use_the_avro_json_encoding() {
     let schema =
         r#"["null","long",{"type":"record","name":"x.P","fields":[{"name":"a","type":"int"}]}]"#;
     let options = JsonOptions {
-        unions: UnionEncoding::Tagged,
+        avro: AvroOptions {
+            unions: UnionEncoding::Tagged,
+            ..AvroOptions::default()
+        },
         ..JsonOptions::default()
     };
     assert_eq!(decode_with(schema, &[0x00], &options, 100).unwrap(), "null");

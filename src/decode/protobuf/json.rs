@@ -21,8 +21,9 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value,
 };
 
+use super::{EnumEncoding, FieldNames, PresenceDefaults};
 use crate::decode::time;
-use crate::decode::{EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults};
+use crate::decode::{JsonOptions, NumberOrString};
 use crate::error::{ErrorCode, RecordError};
 use crate::json_text::{self, push_int};
 
@@ -80,14 +81,14 @@ impl<'a> Writer<'a> {
             let set = message.has_field(&field);
             let emit = set
                 || (!field.supports_presence()
-                    && self.options.proto_defaults == PresenceDefaults::Emit);
+                    && self.options.protobuf.defaults == PresenceDefaults::Emit);
             if !emit {
                 continue;
             }
             if !std::mem::take(first) {
                 self.out.push(',');
             }
-            let name = match self.options.proto_field_names {
+            let name = match self.options.protobuf.field_names {
                 FieldNames::Proto => field.name(),
                 FieldNames::Json => field.json_name(),
             };
@@ -154,7 +155,7 @@ impl<'a> Writer<'a> {
     }
 
     fn int64(&mut self, v: impl itoa::Integer) {
-        match self.options.int64 {
+        match self.options.protobuf.int64 {
             NumberOrString::Number => push_int(self.out, v),
             NumberOrString::String => self.quoted_int(v),
         }
@@ -179,7 +180,7 @@ impl<'a> Writer<'a> {
                     self.out.push_str("null");
                     return Ok(());
                 }
-                match (self.options.enums, enum_type.get_value(*number)) {
+                match (self.options.protobuf.enums, enum_type.get_value(*number)) {
                     (EnumEncoding::Name, Some(known)) => {
                         json_text::push_str_literal(self.out, known.name())
                     }

@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use super::{DecodeContext, JsonOptions, MessageSelector, RecordDecoder};
+use super::{DecodeContext, JsonOptions, MessageSelector, RecordDecoder, RecordEncoder};
 use crate::error::{ErrorCode, RecordError};
 use crate::varint;
 
@@ -42,6 +42,66 @@ const SCHEMA_FILE: &str = "schema.proto";
 
 /// Deepest Confluent message-index path we accept; real schemas nest a few levels.
 const MAX_INDEX_PATH: usize = 64;
+
+/// Protobuf's JSON mapping options (flags with `SUPERDECODE_*` twins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ProtobufOptions {
+    /// Protobuf field names: the .proto name, or the json_name.
+    #[arg(
+        long = "proto-field-names",
+        env = "SUPERDECODE_PROTO_FIELD_NAMES",
+        value_enum,
+        default_value_t
+    )]
+    pub field_names: FieldNames,
+
+    /// Protobuf fields without presence at their default value: emit or omit.
+    #[arg(
+        long = "proto-defaults",
+        env = "SUPERDECODE_PROTO_DEFAULTS",
+        value_enum,
+        default_value_t
+    )]
+    pub defaults: PresenceDefaults,
+
+    /// Protobuf enums: names or numbers.
+    #[arg(long, env = "SUPERDECODE_ENUMS", value_enum, default_value_t)]
+    pub enums: EnumEncoding,
+
+    /// Protobuf 64-bit integers: JSON numbers, or strings as ProtoJSON writes them.
+    #[arg(long, env = "SUPERDECODE_INT64", value_enum, default_value_t)]
+    pub int64: super::NumberOrString,
+}
+
+/// How Protobuf fields are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FieldNames {
+    /// The name in the `.proto` file (`user_id`).
+    #[default]
+    Proto,
+    /// The `json_name` (`userId`).
+    Json,
+}
+
+/// Whether Protobuf fields without presence are written at their default value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PresenceDefaults {
+    /// Write them (`"count":0`), so every row has every column.
+    #[default]
+    Emit,
+    /// Leave them out, as ProtoJSON does by default.
+    Omit,
+}
+
+/// How Protobuf enums are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EnumEncoding {
+    /// The value's name (a value the enum does not define stays a number).
+    #[default]
+    Name,
+    /// The number.
+    Number,
+}
 
 /// Decodes Protobuf binary records of one `.proto` file's messages.
 pub struct ProtobufDecoder {
@@ -215,10 +275,23 @@ impl ProtobufDecoder {
     }
 }
 
+/// ProtoJSON (what the decoder writes, or standard ProtoJSON) back to Protobuf binary, as
+/// `message` (default: the first declared), with the message index `selector` needs in
+/// front (the `encode` command).
+impl RecordEncoder for ProtobufDecoder {
+    fn encode(
+        &self,
+        json: &str,
+        message: Option<&str>,
+        selector: MessageSelector,
+    ) -> Result<Vec<u8>, super::EncodeError> {
+        self.encode_message(json, message, selector)
+            .map_err(|e| super::EncodeError::Mismatch(Box::new(e)))
+    }
+}
+
 impl ProtobufDecoder {
-    /// Encodes ProtoJSON (what the decoder writes, or standard ProtoJSON) as `message`
-    /// (default: the first declared), with the message selector `wire` needs in front.
-    pub fn encode(
+    fn encode_message(
         &self,
         json: &str,
         message: Option<&str>,

@@ -41,7 +41,8 @@ use std::collections::HashMap;
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor, Syntax};
 
 use super::wkt::{self, Wkt};
-use crate::decode::{EnumEncoding, FieldNames, JsonOptions, NumberOrString, PresenceDefaults};
+use super::{EnumEncoding, FieldNames, PresenceDefaults};
+use crate::decode::{JsonOptions, NumberOrString};
 use crate::error::{ErrorCode, RecordError};
 use crate::json_text::{self, push_int};
 use crate::varint::{self, VarintError};
@@ -257,7 +258,7 @@ fn field_plan(
         Kind::Message(m) if f.is_group() => ValueKind::Group(message_id(&m)),
         Kind::Message(m) => ValueKind::Message(message_id(&m)),
     };
-    let name = match options.proto_field_names {
+    let name = match options.protobuf.field_names {
         FieldNames::Proto => f.name(),
         FieldNames::Json => f.json_name(),
     };
@@ -707,7 +708,7 @@ impl<'a> Decoder<'a> {
         first: &mut bool,
         depth: usize,
     ) -> Result<(), RecordError> {
-        let emit_defaults = self.plan.options.proto_defaults == PresenceDefaults::Emit;
+        let emit_defaults = self.plan.options.protobuf.defaults == PresenceDefaults::Emit;
         for (index, field) in plan.fields.iter().enumerate() {
             let occurrences = scan.of(plan, index as u32);
             if occurrences.is_empty() && (field.presence || !emit_defaults) {
@@ -937,7 +938,7 @@ impl<'a> Decoder<'a> {
                 let number = v64 as i32;
                 match plan.enums.get(e as usize) {
                     Some(e) if e.null_value => self.out.push_str("null"),
-                    Some(e) => match (options.enums, e.name(number)) {
+                    Some(e) => match (options.protobuf.enums, e.name(number)) {
                         (EnumEncoding::Name, Some(literal)) => self.out.push_str(literal),
                         _ => push_int(self.out, number),
                     },
@@ -952,7 +953,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn int64(&mut self, v: impl itoa::Integer) {
-        match self.plan.options.int64 {
+        match self.plan.options.protobuf.int64 {
             NumberOrString::Number => push_int(self.out, v),
             NumberOrString::String => self.quoted(v),
         }
