@@ -145,8 +145,8 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError 
     move |source| CliError::Io { what, source }
 }
 
-/// How many stdin lines go into one batch: enough to batch registry lookups, small enough
-/// to stream.
+/// The most stdin lines in one batch: enough to batch registry lookups, few enough to
+/// stream. A batch is cut short whenever no more input is ready.
 const STDIN_BATCH: usize = 1024;
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -192,18 +192,37 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, CliError> {
         let calls: Vec<Call> = args.hex.iter().map(|h| call(h.trim().to_owned())).collect();
         return printer.print(&calls).await;
     }
-    let mut calls = Vec::with_capacity(STDIN_BATCH);
-    for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(io_error("reading stdin"))?;
-        calls.push(call(line.trim().to_owned()));
-        if calls.len() == STDIN_BATCH {
-            if printer.print(&calls).await? != ExitCode::SUCCESS {
-                return Ok(ExitCode::FAILURE);
+    // A thread reads stdin, so that a batch is whatever lines are ready: full batches
+    // while a fast producer writes, and each line's answer at once from a quiet one
+    // (`consumer | superdecode decode`).
+    let (sender, lines) = std::sync::mpsc::sync_channel(STDIN_BATCH);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let failed = line.is_err();
+            if sender.send(line).is_err() || failed {
+                break;
             }
-            calls.clear();
         }
+    });
+    let mut calls = Vec::with_capacity(STDIN_BATCH);
+    // Wait for one line, then take what else is ready, up to a batch.
+    while let Ok(first) = lines.recv() {
+        let mut next = Some(first);
+        while let Some(line) = next {
+            let line = line.map_err(io_error("reading stdin"))?;
+            calls.push(call(line.trim().to_owned()));
+            next = if calls.len() < STDIN_BATCH {
+                lines.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if printer.print(&calls).await? != ExitCode::SUCCESS {
+            return Ok(ExitCode::FAILURE);
+        }
+        calls.clear();
     }
-    printer.print(&calls).await
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints `decode`'s lines: one JSON document per payload, record errors by `--on-error`.

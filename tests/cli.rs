@@ -108,6 +108,43 @@ fn decode_reads_stdin_lines_and_arguments() {
 }
 
 #[test]
+fn decode_answers_each_line_while_stdin_stays_open() {
+    // A quiet producer: one line, and the pipe stays open. The answer must come before
+    // more input does (no waiting for a full batch or the end of input).
+    let hex = read("samples/framed.hex");
+    let expected = read("samples/framed.expected.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(["decode", "--schemas", "schemas"])
+        .current_dir(ROOT)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (sender, answers) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stdout) {
+            if sender.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for (i, (line, want)) in hex.lines().zip(expected.lines()).take(3).enumerate() {
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let got = answers
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no answer to line {i} while stdin is open"));
+        assert_same_json(&got, want, &format!("line {i}"));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
 fn decode_with_a_stream_reads_raw_payloads_and_the_environment_twin_works() {
     let event: Value = serde_json::from_str(&read("samples/redshift-event.json")).unwrap();
     let raw = event["arguments"][0][1].as_str().unwrap().to_uppercase();
