@@ -231,22 +231,11 @@ pub trait RecordEncoder: Send + Sync {
 }
 
 /// Why a schema definition cannot be compiled: the format's own schema error
-/// (`avro::SchemaError`, `protobuf::SchemaError`) is its source.
+/// (`avro::SchemaError`, `protobuf::SchemaError`; each format converts its own) is its
+/// source.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct CompileError(Box<dyn std::error::Error + Send + Sync>);
-
-impl From<avro::SchemaError> for CompileError {
-    fn from(e: avro::SchemaError) -> Self {
-        CompileError(Box::new(e))
-    }
-}
-
-impl From<protobuf::SchemaError> for CompileError {
-    fn from(e: protobuf::SchemaError) -> Self {
-        CompileError(Box::new(e))
-    }
-}
 
 /// Why a JSON document does not encode under a schema.
 #[derive(Debug, thiserror::Error)]

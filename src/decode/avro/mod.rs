@@ -102,6 +102,12 @@ pub enum SchemaError {
     UndefinedType(String),
 }
 
+impl From<SchemaError> for super::CompileError {
+    fn from(e: SchemaError) -> Self {
+        super::CompileError(Box::new(e))
+    }
+}
+
 /// Why a JSON document does not encode under an Avro schema: the JSON path of the value
 /// that does not fit, and why.
 #[derive(Debug, thiserror::Error)]

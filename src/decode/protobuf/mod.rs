@@ -143,6 +143,12 @@ pub enum SchemaError {
     NoMessage,
 }
 
+impl From<SchemaError> for super::CompileError {
+    fn from(e: SchemaError) -> Self {
+        super::CompileError(Box::new(e))
+    }
+}
+
 /// Why a JSON document does not encode as a Protobuf message.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
