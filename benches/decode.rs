@@ -137,16 +137,16 @@ fn pipeline(c: &mut Criterion) {
                 .collect::<Option<_>>()?;
             match args.as_slice() {
                 [hex] => Some(Call::Framed {
-                    hex: Some(hex.clone()),
+                    payload: Some(hex.clone()),
                 }),
                 [stream, hex] if hex != "not-hex" => Some(Call::Stream {
                     stream: Some(stream.clone()),
-                    hex: Some(hex.clone()),
+                    payload: Some(hex.clone()),
                 }),
                 [registry, schema, hex] => Some(Call::Named {
                     registry: Some(registry.clone()),
                     schema: Some(schema.clone()),
-                    hex: Some(hex.clone()),
+                    payload: Some(hex.clone()),
                 }),
                 _ => None,
             }
@@ -158,7 +158,7 @@ fn pipeline(c: &mut Criterion) {
     group.bench_function("1000-row batch", |b| {
         b.iter(|| {
             runtime
-                .block_on(engine.decode_rows(black_box(&batch), None, None))
+                .block_on(engine.decode_rows(black_box(&batch), Default::default(), None))
                 .unwrap()
         })
     });

@@ -52,6 +52,25 @@ LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
 IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
 MAX_BATCH_SIZE 2 MB;
 
+-- The base64 twins: the same Lambda, called with FROM_VARBYTE(data, 'base64') instead of
+-- to_hex(data). Base64 grows a record by 4/3 instead of 2, so a VARCHAR(MAX) argument
+-- carries records up to 49,151 bytes (hex: 32,767), and a 6 MB request half again as many
+-- rows. superdecode reads base64 for every function whose name ends in _b64 (hex and
+-- base64 cannot be told apart from the text: 'abcd' is both), so keep that suffix.
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode_b64(VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+IMMUTABLE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_SIZE 2 MB;
+
+CREATE OR REPLACE EXTERNAL FUNCTION f_superdecode_b64(VARCHAR(MAX), VARCHAR(MAX))
+RETURNS VARCHAR(MAX)
+IMMUTABLE
+LAMBDA 'superdecode-DecoderFunction-EXAMPLE'
+IAM_ROLE 'arn:aws:iam::123456789012:role/superdecode-RedshiftInvokeRole-EXAMPLE'
+MAX_BATCH_SIZE 2 MB;
+
 -- A quick check before any stream is involved. Register the example schema first
 -- (docs/deploy.md: aws glue create-schema ... --schema-name clickstream with
 -- schemas/default-registry/clickstream/2.avsc); this is a raw record of it from

@@ -32,4 +32,16 @@ SELECT
     JSON_PARSE(f_superdecode(to_hex(kinesis_data))) AS payload
 FROM kinesis_schema."orders";
 
+-- The same records passed as base64 (f_superdecode_b64 in 01_external_functions.sql):
+-- records up to 49,151 bytes fit the argument, and each Lambda call carries more rows.
+CREATE MATERIALIZED VIEW orders_glue_b64_mv
+AUTO REFRESH YES
+AS
+SELECT
+    approximate_arrival_timestamp,
+    sequence_number,
+    kinesis_data,
+    JSON_PARSE(f_superdecode_b64(FROM_VARBYTE(kinesis_data, 'base64'))) AS payload
+FROM kinesis_schema."orders";
+
 REFRESH MATERIALIZED VIEW clickstream_mv;

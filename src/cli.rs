@@ -17,7 +17,7 @@ use crate::decode::JsonOptions;
 use crate::encode::{EncodeError, Encoder};
 use crate::error::BatchError;
 use crate::frame::{Framing, WireFormat};
-use crate::pipeline::{Call, Engine, RowResult};
+use crate::pipeline::{BatchOptions, Call, Engine, RowResult};
 use crate::redshift::{self, OnError};
 use crate::schema::{SchemaKey, VersionPin};
 
@@ -177,9 +177,9 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, CliError> {
     let call = |hex: String| match &args.stream {
         Some(stream) => Call::Stream {
             stream: Some(stream.clone()),
-            hex: Some(hex),
+            payload: Some(hex),
         },
-        None => Call::Framed { hex: Some(hex) },
+        None => Call::Framed { payload: Some(hex) },
     };
     let mut printer = Printer {
         engine: &engine,
@@ -239,7 +239,11 @@ impl<W: Write> Printer<'_, W> {
     /// Decodes and prints one batch. Under `--on-error fail` the first record error stops
     /// the output with a message and exit code 1, as `invoke` fails the batch.
     async fn print(&mut self, calls: &[Call]) -> Result<ExitCode, CliError> {
-        let rows: Vec<RowResult> = self.engine.decode_rows(calls, self.framing, None).await?;
+        let options = BatchOptions {
+            framing: self.framing,
+            encoding: self.engine.input_encoding(),
+        };
+        let rows: Vec<RowResult> = self.engine.decode_rows(calls, options, None).await?;
         let write_error = |e| io_error("writing stdout")(e);
         for row in rows {
             let line = match (row, self.on_error) {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::decode::JsonOptions;
 use crate::error::BatchError;
+use crate::frame::PayloadEncoding;
 use crate::pipeline::{Engine, Limits};
 use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::local::LocalSource;
@@ -53,6 +54,11 @@ pub struct DecodeSettings {
     /// What a record error gives in a Redshift response.
     #[arg(long, env = "SUPERDECODE_ON_ERROR", value_enum, default_value_t)]
     pub on_error: OnError,
+
+    /// How payload arguments are written: to_hex() text, or base64. A Redshift call of a
+    /// function whose name ends in `_b64` always reads base64.
+    #[arg(long, env = "SUPERDECODE_INPUT_ENCODING", value_enum, default_value_t)]
+    pub input_encoding: PayloadEncoding,
 
     /// Largest JSON result in bytes; a larger one is a `result_too_large` record error.
     #[arg(long, env = "SUPERDECODE_MAX_RESULT_BYTES", default_value_t = crate::decode::DEFAULT_MAX_RESULT_BYTES)]
@@ -231,6 +237,7 @@ impl DecodeSettings {
                 max_inflated_bytes: self.max_inflated_bytes,
                 max_depth: self.max_depth,
             },
-        ))
+        )
+        .with_input_encoding(self.input_encoding))
     }
 }

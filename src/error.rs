@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub enum ErrorCode {
     /// The argument is not hex text, or has an odd number of digits.
     InvalidHex,
+    /// The argument is not base64 text (payloads read as base64).
+    InvalidBase64,
     /// Auto-detection found no Glue, Confluent or Avro single-object header.
     UnknownHeader,
     /// The payload ends inside its header.
@@ -57,6 +59,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidHex => "invalid_hex",
+            ErrorCode::InvalidBase64 => "invalid_base64",
             ErrorCode::UnknownHeader => "unknown_header",
             ErrorCode::ShortHeader => "short_header",
             ErrorCode::UnsupportedCompression => "unsupported_compression",

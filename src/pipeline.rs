@@ -1,7 +1,7 @@
 //! The pure core: rows of arguments in, one JSON text or record error per row out.
 //!
 //! ```text
-//! call ─► hex ─► frame (wire format, schema ID, body) ─► schema (cache/registry) ─► decoder ─► JSON
+//! call ─► payload text (hex or base64) ─► frame (wire format, schema ID, body) ─► schema (cache/registry) ─► decoder ─► JSON
 //! ```
 //!
 //! [`Engine::decode_each`] runs a whole batch in two passes so that registry work is
@@ -16,33 +16,33 @@ use std::time::Instant;
 
 use crate::decode::DecodeContext;
 use crate::error::{BatchError, ErrorCode, RecordError};
-use crate::frame::{self, FrameLimits, Framing, Header, SchemaId, WireFormat};
+use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 use crate::streams::{Binding, Streams};
 
 /// One row of a batch, by call shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    /// `(hex)`: the payload carries its schema ID, framing detected.
+    /// `(payload)`: the payload carries its schema ID, framing detected.
     Framed {
-        /// The payload.
-        hex: Option<String>,
+        /// The payload, as hex or base64 text.
+        payload: Option<String>,
     },
-    /// `(stream, hex)`: the stream's configured schema, raw unless configured otherwise.
+    /// `(stream, payload)`: the stream's configured schema, raw unless configured otherwise.
     Stream {
         /// The stream name.
         stream: Option<String>,
-        /// The payload.
-        hex: Option<String>,
+        /// The payload, as hex or base64 text.
+        payload: Option<String>,
     },
-    /// `(registry, schema, hex)`: raw, latest version.
+    /// `(registry, schema, payload)`: raw, latest version.
     Named {
         /// The registry name.
         registry: Option<String>,
         /// The schema name.
         schema: Option<String>,
-        /// The payload.
-        hex: Option<String>,
+        /// The payload, as hex or base64 text.
+        payload: Option<String>,
     },
     /// A row that is SQL NULL as a whole.
     Null,
@@ -59,6 +59,15 @@ pub struct Limits {
     pub max_depth: usize,
 }
 
+/// What a caller decides for a whole batch, over what each call shape implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchOptions {
+    /// Replaces the framing each call shape implies (the CLI's `--framing`).
+    pub framing: Option<Framing>,
+    /// How the payload arguments are written (hex, or base64 for `*_b64` functions).
+    pub encoding: PayloadEncoding,
+}
+
 /// The result for one row: `None` is SQL NULL (a NULL payload).
 pub type RowResult = Option<Result<String, RecordError>>;
 
@@ -67,6 +76,8 @@ pub struct Engine {
     schemas: SchemaCache,
     streams: Streams,
     limits: Limits,
+    /// How payloads are written when the caller does not say (`--input-encoding`).
+    input_encoding: PayloadEncoding,
     /// Unknown Protobuf fields dropped since start (see `unknown_fields`).
     unknown_fields: std::sync::atomic::AtomicU64,
 }
@@ -80,14 +91,14 @@ struct Need {
 }
 
 /// Longest header any wire format has: the first pass decodes only this much of each
-/// row's hex, so that it keeps nothing per row but the index of its need.
+/// row's payload text, so that it keeps nothing per row but the index of its need.
 const MAX_HEADER_BYTES: usize = 18;
 
 /// A row's result as it is handed on: borrowed from the engine's buffer, valid only
 /// during the callback. `None` is SQL NULL (a NULL payload).
 pub type RowView<'a> = Option<Result<&'a str, RecordError>>;
 
-/// The buffers of the second pass, one for the hex-decoded payload and one for the JSON
+/// The buffers of the second pass, one for the decoded payload and one for the JSON
 /// text, reused from row to row so that the loop does not allocate per row.
 #[derive(Default)]
 struct Scratch {
@@ -199,8 +210,20 @@ impl Engine {
             schemas,
             streams,
             limits,
+            input_encoding: PayloadEncoding::Hex,
             unknown_fields: Default::default(),
         }
+    }
+
+    /// The engine with payloads written as `encoding` unless a batch says otherwise.
+    pub fn with_input_encoding(mut self, encoding: PayloadEncoding) -> Self {
+        self.input_encoding = encoding;
+        self
+    }
+
+    /// How payloads are written unless a batch says otherwise.
+    pub fn input_encoding(&self) -> PayloadEncoding {
+        self.input_encoding
     }
 
     /// Unknown Protobuf fields dropped since start; subtract two readings for one batch.
@@ -219,11 +242,11 @@ impl Engine {
     pub async fn decode_rows(
         &self,
         calls: &[Call],
-        framing: Option<Framing>,
+        options: BatchOptions,
         deadline: Option<Instant>,
     ) -> Result<Vec<RowResult>, BatchError> {
         let mut rows = Vec::with_capacity(calls.len());
-        self.decode_each(calls, framing, deadline, |row| {
+        self.decode_each(calls, options, deadline, |row| {
             rows.push(row.map(|r| r.map(str::to_owned)));
             Ok(())
         })
@@ -232,17 +255,17 @@ impl Engine {
     }
 
     /// Decodes a batch of calls and hands each row's result to `emit`, in order, as soon as
-    /// it is decoded. `framing`, when given, replaces the framing that each call shape
-    /// implies (the CLI's `--framing`). Work must finish by `deadline`. `Err` is an
+    /// it is decoded. `options` say how the payloads are written and, when given, replace
+    /// the framing that each call shape implies. Work must finish by `deadline`. `Err` is an
     /// environment error (or one that `emit` returned): the batch must fail.
     ///
     /// Memory stays flat however large the batch: the first pass keeps one need index per
-    /// row, and the second decodes each row's hex, inflates its body and writes its JSON in
+    /// row, and the second decodes each row's payload text, inflates its body and writes its JSON in
     /// buffers reused from row to row, so at most one inflated body is alive at a time.
     pub async fn decode_each(
         &self,
         calls: &[Call],
-        framing: Option<Framing>,
+        options: BatchOptions,
         deadline: Option<Instant>,
         mut emit: impl FnMut(RowView<'_>) -> Result<(), BatchError>,
     ) -> Result<(), BatchError> {
@@ -250,7 +273,7 @@ impl Engine {
         let mut plan = Plan::default();
         let row_needs: Vec<Option<usize>> = calls
             .iter()
-            .map(|call| self.need_of(&mut plan, call, framing).ok().flatten())
+            .map(|call| self.need_of(&mut plan, call, options).ok().flatten())
             .collect();
         let needs = plan.needs;
         // Registry work, once per distinct schema.
@@ -264,11 +287,11 @@ impl Engine {
                     "the batch did not finish decoding before the Lambda deadline",
                 ));
             }
-            let Some(hex) = payload_hex(call) else {
+            let Some(text) = payload_text(call) else {
                 emit(None)?;
                 continue;
             };
-            let header = match self.header_of(call, framing, hex, &mut scratch.payload) {
+            let header = match self.header_of(call, options, text, &mut scratch.payload) {
                 Ok(header) => header,
                 Err(e) => {
                     emit(Some(Err(e)))?;
@@ -337,19 +360,18 @@ impl Engine {
         &self,
         plan: &mut Plan<'c>,
         call: &'c Call,
-        framing: Option<Framing>,
+        options: BatchOptions,
     ) -> Result<Option<usize>, RecordError> {
-        let Some(hex) = payload_hex(call) else {
+        let Some(text) = payload_text(call) else {
             return Ok(None);
         };
         let origin = origin(call)?;
         let configured = origin.map(|o| plan.binding(&self.streams, o).framing);
-        let framing = framing.unwrap_or(configured.unwrap_or(Framing::Auto));
-        let prefix = &hex.as_bytes()[..hex.len().min(2 * MAX_HEADER_BYTES) & !1];
+        let framing = options
+            .framing
+            .unwrap_or(configured.unwrap_or(Framing::Auto));
         let mut head = [0u8; MAX_HEADER_BYTES];
-        let head = &mut head[..prefix.len() / 2];
-        hex::decode_to_slice(prefix, head)
-            .map_err(|_| RecordError::new(ErrorCode::InvalidHex, "invalid hex in the header"))?;
+        let head = options.encoding.decode_prefix(text, &mut head)?;
         let header = frame::read_header(head, framing)?;
         Ok(Some(match (header.schema_id, origin) {
             (Some(id), _) => plan.id_need(id),
@@ -362,14 +384,16 @@ impl Engine {
     fn header_of(
         &self,
         call: &Call,
-        framing: Option<Framing>,
-        hex: &str,
+        options: BatchOptions,
+        text: &str,
         payload: &mut Vec<u8>,
     ) -> Result<Header, RecordError> {
         let origin = origin(call)?;
-        frame::decode_hex_into(hex, payload)?;
+        options.encoding.decode_into(text, payload)?;
         let configured = origin.map(|o| self.binding_framing(o));
-        let framing = framing.unwrap_or(configured.unwrap_or(Framing::Auto));
+        let framing = options
+            .framing
+            .unwrap_or(configured.unwrap_or(Framing::Auto));
         let header = frame::read_header(payload, framing)?;
         if header.schema_id.is_none() && origin.is_none() {
             return Err(raw_without_name());
@@ -481,9 +505,11 @@ async fn before_deadline<T>(
     }
 }
 
-fn payload_hex(call: &Call) -> Option<&str> {
+fn payload_text(call: &Call) -> Option<&str> {
     match call {
         Call::Null => None,
-        Call::Framed { hex } | Call::Stream { hex, .. } | Call::Named { hex, .. } => hex.as_deref(),
+        Call::Framed { payload } | Call::Stream { payload, .. } | Call::Named { payload, .. } => {
+            payload.as_deref()
+        }
     }
 }

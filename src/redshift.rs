@@ -15,7 +15,8 @@ use futures::FutureExt;
 use serde_json::{Value, json};
 
 use crate::error::{BatchError, ErrorCode, RecordError};
-use crate::pipeline::{Call, Engine, RowView};
+use crate::frame::PayloadEncoding;
+use crate::pipeline::{BatchOptions, Call, Engine, RowView};
 
 /// What a record error becomes in a Redshift response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -154,15 +155,15 @@ fn parse_row(row: &Value) -> Result<Call, RowError> {
     let mut texts = texts.into_iter();
     let mut next = || texts.next().flatten();
     match args.len() {
-        1 => Ok(Call::Framed { hex: next() }),
+        1 => Ok(Call::Framed { payload: next() }),
         2 => Ok(Call::Stream {
             stream: next(),
-            hex: next(),
+            payload: next(),
         }),
         3 => Ok(Call::Named {
             registry: next(),
             schema: next(),
-            hex: next(),
+            payload: next(),
         }),
         n => Err(RowError::Arity(n)),
     }
@@ -176,6 +177,21 @@ fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// Functions whose SQL name ends in this read their payloads as base64, so one deployed
+/// Lambda serves both `f_superdecode(to_hex(...))` and
+/// `f_superdecode_b64(FROM_VARBYTE(..., 'base64'))`.
+pub const BASE64_FUNCTION_SUFFIX: &str = "_b64";
+
+/// How a batch's payloads are written: base64 for a `*_b64` function, else `default`.
+fn payload_encoding(info: &BatchInfo, default: PayloadEncoding) -> PayloadEncoding {
+    match &info.external_function {
+        Some(name) if name.to_ascii_lowercase().ends_with(BASE64_FUNCTION_SUFFIX) => {
+            PayloadEncoding::Base64
+        }
+        _ => default,
     }
 }
 
@@ -258,9 +274,13 @@ pub async fn handle(
         }
     };
     let records = calls.len();
+    let options = BatchOptions {
+        framing: None,
+        encoding: payload_encoding(&info, engine.input_encoding()),
+    };
     let mut response = ResponseBuilder::new(policy, records);
     let decoded =
-        AssertUnwindSafe(engine.decode_each(&calls, None, deadline, |row| response.push(row)))
+        AssertUnwindSafe(engine.decode_each(&calls, options, deadline, |row| response.push(row)))
             .catch_unwind()
             .await;
     let errors_by_code = std::mem::take(&mut response.errors_by_code);

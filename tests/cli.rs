@@ -43,15 +43,46 @@ fn assert_same_json(got: &str, want: &str, context: &str) {
 
 #[test]
 fn invoke_replays_the_sample_event() {
-    let output = superdecode(
-        &[
-            "invoke",
-            "--schemas",
-            "schemas",
-            "samples/redshift-event.json",
-        ],
-        None,
+    check_sample_event("samples/redshift-event.json", "invalid_hex");
+}
+
+#[test]
+fn a_b64_function_reads_the_same_rows_as_base64() {
+    // The same rows, base64-encoded by Python, called as f_superdecode_b64.
+    check_sample_event("samples/redshift-event-b64.json", "invalid_base64");
+}
+
+#[test]
+fn decode_reads_base64_with_input_encoding() {
+    let event: Value = serde_json::from_str(&read("samples/redshift-event-b64.json")).unwrap();
+    let payload = event["arguments"][0][1].as_str().unwrap();
+    let expected: Vec<Value> =
+        serde_json::from_str(&read("samples/redshift-event.expected.json")).unwrap();
+    let args = [
+        "decode",
+        "--schemas",
+        "schemas",
+        "--stream",
+        "clickstream",
+        payload,
+    ];
+    let hex_read = superdecode(&args, None);
+    assert!(
+        stdout(&hex_read).contains("\"invalid_hex\""),
+        "{}",
+        stdout(&hex_read)
     );
+    let mut base64_args = args.to_vec();
+    base64_args.extend(["--input-encoding", "base64"]);
+    let output = superdecode(&base64_args, None);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output).trim_end(), expected[0].as_str().unwrap());
+}
+
+/// Invokes the sample event at `path` and checks every row against the expected results;
+/// the deliberate dead letter must carry `dead_letter_code`.
+fn check_sample_event(path: &str, dead_letter_code: &str) {
+    let output = superdecode(&["invoke", "--schemas", "schemas", path], None);
     assert!(
         output.status.success(),
         "{}",
@@ -67,7 +98,7 @@ fn invoke_replays_the_sample_event() {
         if want.is_null() && got.is_string() {
             // The sample's deliberate dead letter.
             let error: Value = serde_json::from_str(got.as_str().unwrap()).unwrap();
-            assert_eq!(error["_decode_error"]["code"], "invalid_hex", "row {i}");
+            assert_eq!(error["_decode_error"]["code"], dead_letter_code, "row {i}");
         } else if want.is_null() {
             assert!(got.is_null(), "row {i}: {got}");
         } else {

@@ -255,3 +255,49 @@ async fn a_stream_configured_with_a_missing_protobuf_message_fails_the_batch() {
     .to_string();
     assert!(bad_config.contains("unknown field `shema`"), "{bad_config}");
 }
+
+#[tokio::test]
+async fn base64_payloads_by_function_name_or_setting() {
+    use base64::Engine as _;
+    let hex = glue_list_hex();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&hex).unwrap());
+    let expected = r#"{"value":"a","next":{"value":"b","next":{"value":"c","next":null}}}"#;
+    let event = |function: &str, payload: &str| json!({"external_function": function, "arguments": [[payload], [payload]]});
+    let hex_engine = engine(&[]).await;
+    // A *_b64 function reads base64 whatever the default; the name is case-insensitive.
+    for function in ["f_superdecode_b64", "PUBLIC.F_SUPERDECODE_B64"] {
+        let response = handle(&hex_engine, OnError::Object, event(function, &b64)).await;
+        assert_eq!(response["results"][0], expected, "{function}");
+        assert_eq!(response["results"][1], expected, "{function}");
+    }
+    // Other functions read hex, unless --input-encoding says base64.
+    let response = handle(&hex_engine, OnError::Object, event("f_superdecode", &b64)).await;
+    assert!(
+        response["results"][0]
+            .as_str()
+            .unwrap()
+            .contains("invalid_hex"),
+        "{response}"
+    );
+    let base64_engine = engine(&["--input-encoding", "base64"]).await;
+    let response = handle(
+        &base64_engine,
+        OnError::Object,
+        event("f_superdecode", &b64),
+    )
+    .await;
+    assert_eq!(response["results"][0], expected);
+    let response = handle(
+        &base64_engine,
+        OnError::Object,
+        event("f_superdecode", &hex),
+    )
+    .await;
+    assert!(
+        response["results"][0]
+            .as_str()
+            .unwrap()
+            .contains("invalid_base64"),
+        "{response}"
+    );
+}

@@ -32,24 +32,24 @@ fuzz_target!(|data: &[u8]| {
                 let args = row.as_array().map(Vec::len);
                 match call {
                     Call::Null => assert!(row.is_null()),
-                    Call::Framed { hex } => {
+                    Call::Framed { payload } => {
                         assert_eq!(args, Some(1));
-                        assert_eq!(hex.as_deref(), row[0].as_str());
+                        assert_eq!(payload.as_deref(), row[0].as_str());
                     }
-                    Call::Stream { stream, hex } => {
+                    Call::Stream { stream, payload } => {
                         assert_eq!(args, Some(2));
                         assert_eq!(stream.as_deref(), row[0].as_str());
-                        assert_eq!(hex.as_deref(), row[1].as_str());
+                        assert_eq!(payload.as_deref(), row[1].as_str());
                     }
                     Call::Named {
                         registry,
                         schema,
-                        hex,
+                        payload,
                     } => {
                         assert_eq!(args, Some(3));
                         assert_eq!(registry.as_deref(), row[0].as_str());
                         assert_eq!(schema.as_deref(), row[1].as_str());
-                        assert_eq!(hex.as_deref(), row[2].as_str());
+                        assert_eq!(payload.as_deref(), row[2].as_str());
                     }
                 }
             }

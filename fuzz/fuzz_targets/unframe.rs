@@ -7,7 +7,9 @@ use std::io::Write;
 
 use libfuzzer_sys::fuzz_target;
 use superdecode::error::ErrorCode;
-use superdecode::frame::{FrameLimits, Framing, SchemaId, WireFormat, decode_hex, unframe};
+use superdecode::frame::{
+    FrameLimits, Framing, PayloadEncoding, SchemaId, WireFormat, decode_hex, unframe,
+};
 
 /// A small inflate cap (16 KiB), so that bombs are cheap to find and cheap to run.
 const CAP: usize = 16 << 10;
@@ -111,6 +113,21 @@ fuzz_target!(|data: &[u8]| {
         decode_hex(&lower.to_uppercase()).as_deref().ok(),
         Some(data)
     );
+    // The input as text in either payload encoding: whatever decodes whole also decodes
+    // as a header prefix, to the same first bytes (both passes of a batch must agree).
+    if let Ok(text) = std::str::from_utf8(data) {
+        for encoding in [PayloadEncoding::Hex, PayloadEncoding::Base64] {
+            let mut whole = Vec::new();
+            let mut head = [0u8; 18];
+            if encoding.decode_into(text, &mut whole).is_ok() {
+                let prefix = encoding
+                    .decode_prefix(text, &mut head)
+                    .expect("the prefix of decodable text decodes");
+                assert_eq!(prefix, &whole[..prefix.len()]);
+                assert_eq!(prefix.len(), whole.len().min(18));
+            }
+        }
+    }
     // The input as text: whatever decode_hex accepts is exactly hex.
     if let Ok(text) = std::str::from_utf8(data) {
         match decode_hex(text) {

@@ -312,6 +312,78 @@ pub fn read_header(bytes: &[u8], framing: Framing) -> Result<Header, RecordError
     wire.header(bytes)
 }
 
+/// How payloads are written as text in a call's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+pub enum PayloadEncoding {
+    /// `to_hex()` text, either case: two characters per byte.
+    #[default]
+    Hex,
+    /// Standard base64 (`+`, `/`; padding optional), as from
+    /// `FROM_VARBYTE(data, 'base64')`: four characters per three bytes.
+    Base64,
+}
+
+/// Standard alphabet; padding optional, since producers differ on it.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+impl PayloadEncoding {
+    /// Decodes `text` into `out`, replacing its contents and reusing its allocation.
+    pub fn decode_into(self, text: &str, out: &mut Vec<u8>) -> Result<(), RecordError> {
+        match self {
+            PayloadEncoding::Hex => decode_hex_into(text, out),
+            PayloadEncoding::Base64 => {
+                use base64::Engine as _;
+                out.clear();
+                BASE64.decode_vec(text, out).map_err(|e| {
+                    out.clear();
+                    RecordError::new(ErrorCode::InvalidBase64, format!("not base64: {e}"))
+                })
+            }
+        }
+    }
+
+    /// Decodes just the start of `text`, enough for `head` (whose length must be a
+    /// multiple of 3), and returns the bytes decoded: a header can be read without decoding
+    /// the whole payload.
+    pub fn decode_prefix<'h>(
+        self,
+        text: &str,
+        head: &'h mut [u8],
+    ) -> Result<&'h [u8], RecordError> {
+        let chars = match self {
+            PayloadEncoding::Hex => 2 * head.len(),
+            PayloadEncoding::Base64 => head.len() / 3 * 4,
+        };
+        // The whole text when it is that short; else whole groups of characters, so that
+        // the prefix of valid text is valid text and decodes to exactly `head`.
+        let prefix = if text.len() <= chars {
+            text
+        } else {
+            text.get(..chars).unwrap_or_default()
+        };
+        match self {
+            PayloadEncoding::Hex => {
+                let head = &mut head[..prefix.len() / 2];
+                hex::decode_to_slice(prefix, head).map_err(|_| {
+                    RecordError::new(ErrorCode::InvalidHex, "invalid hex in the header")
+                })?;
+                Ok(head)
+            }
+            PayloadEncoding::Base64 => {
+                use base64::Engine as _;
+                let n = BASE64.decode_slice(prefix, head).map_err(|e| {
+                    RecordError::new(ErrorCode::InvalidBase64, format!("not base64: {e}"))
+                })?;
+                Ok(&head[..n])
+            }
+        }
+    }
+}
+
 /// Decodes `to_hex()` text (either case) to bytes.
 pub fn decode_hex(text: &str) -> Result<Vec<u8>, RecordError> {
     let mut out = Vec::new();

@@ -214,3 +214,66 @@ fn framing_names_are_the_cli_and_json_names() {
     let err = serde_json::from_str::<Framing>("\"single-object\"").unwrap_err();
     assert!(err.to_string().contains("expected one of"), "{err}");
 }
+
+#[test]
+fn payload_text_decodes_as_hex_or_base64() {
+    let bytes: Vec<u8> = (0u8..40).collect();
+    let hex = hex::encode(&bytes);
+    let padded = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&bytes[..31])
+    };
+    let mut out = Vec::new();
+    PayloadEncoding::Hex.decode_into(&hex, &mut out).unwrap();
+    assert_eq!(out, bytes);
+    PayloadEncoding::Base64
+        .decode_into(&padded, &mut out)
+        .unwrap();
+    assert_eq!(out, &bytes[..31]);
+    // Padding is optional.
+    PayloadEncoding::Base64
+        .decode_into(padded.trim_end_matches('='), &mut out)
+        .unwrap();
+    assert_eq!(out, &bytes[..31]);
+    for bad in ["not base64!", "A", "AB=C"] {
+        let err = PayloadEncoding::Base64
+            .decode_into(bad, &mut out)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidBase64, "{bad}");
+        assert!(out.is_empty());
+    }
+    assert_eq!(
+        PayloadEncoding::Hex
+            .decode_into("zz", &mut out)
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidHex
+    );
+
+    // A prefix decodes to the start of the bytes, whole texts shorter than it to all of them
+    // (unpadded base64 too), so both passes of a batch read the same header.
+    let mut head = [0u8; 18];
+    assert_eq!(
+        PayloadEncoding::Hex.decode_prefix(&hex, &mut head).unwrap(),
+        &bytes[..18]
+    );
+    assert_eq!(
+        PayloadEncoding::Base64
+            .decode_prefix(&padded, &mut head)
+            .unwrap(),
+        &bytes[..18]
+    );
+    for len in 0..18 {
+        let text = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(&bytes[..len])
+        };
+        assert_eq!(
+            PayloadEncoding::Base64
+                .decode_prefix(&text, &mut head)
+                .unwrap(),
+            &bytes[..len],
+            "{len} bytes"
+        );
+    }
+}
