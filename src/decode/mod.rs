@@ -166,14 +166,23 @@ pub struct DecodeContext<'a> {
 
 /// Stops a result as soon as it passes `max_len` bytes: decoders call this while they
 /// write, so runaway output (billions of items in a few bytes) ends early.
+/// It runs at every nesting level, so the passing case is inlined and the error is built
+/// out of line.
+#[inline]
 pub(crate) fn check_result_size(out: &str, max_len: usize) -> Result<(), RecordError> {
     if out.len() > max_len {
-        return Err(RecordError::new(
-            crate::error::ErrorCode::ResultTooLarge,
-            format!("JSON result exceeds {max_len} bytes"),
-        ));
+        return Err(result_too_large(max_len));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn result_too_large(max_len: usize) -> RecordError {
+    RecordError::new(
+        crate::error::ErrorCode::ResultTooLarge,
+        format!("JSON result exceeds {max_len} bytes"),
+    )
 }
 
 /// Default for [`DecodeContext::max_result_bytes`]: Redshift's VARCHAR limit, since a

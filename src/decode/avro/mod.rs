@@ -255,6 +255,7 @@ struct Walk<'a, 'b> {
 
 impl Walk<'_, '_> {
     /// Stops runaway output (e.g. billions of `null` items in a few bytes) early.
+    #[inline]
     fn check_size(&self) -> Result<(), Failure> {
         super::check_result_size(self.out, self.max_len).map_err(|e| {
             Failure::from(ReadError {
