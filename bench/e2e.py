@@ -4,12 +4,14 @@
 print) beside the Python reference (reference.py, fastavro) doing the same work, in one
 run, interleaved so that machine noise hits both alike. Reports medians and the ratio.
 
-Usage: bench/e2e.py [--rows N] [--repeat R]
+Usage: bench/e2e.py [--rows N] [--repeat R] [--encoding hex|base64]
+(base64: the payloads as FROM_VARBYTE(data, 'base64') writes them, called as f_superdecode_b64)
 Needs target/release/superdecode (cargo build --release) and the pinned tools in .venv
 (scripts/test.sh). The batch is made here with fastavro and aws-glue-schema-registry.
 """
 
 import argparse
+import base64
 import datetime as dt
 import decimal
 import json
@@ -47,7 +49,7 @@ def order(i, rng):
     }
 
 
-def make_event(rows, path):
+def make_event(rows, path, encoding="hex"):
     schema_dir = SCHEMAS / "default-registry" / "orders"
     schema = fastavro.parse_schema(json.loads((schema_dir / "1.avsc").read_text()))
     version = uuid.UUID(json.loads((schema_dir / "ids.json").read_text())["1"]["glue"])
@@ -56,8 +58,11 @@ def make_event(rows, path):
     for i in range(rows):
         buf = __import__("io").BytesIO()
         fastavro.schemaless_writer(buf, schema, order(i, rng))
-        arguments.append([codec.encode(buf.getvalue(), version, compression=(i % 4 == 0)).hex()])
-    path.write_text(json.dumps({"request_id": "bench", "num_records": rows, "arguments": arguments}))
+        payload = codec.encode(buf.getvalue(), version, compression=(i % 4 == 0))
+        arguments.append([payload.hex() if encoding == "hex" else base64.b64encode(payload).decode()])
+    function = "f_superdecode" if encoding == "hex" else "f_superdecode_b64"
+    path.write_text(json.dumps({"request_id": "bench", "external_function": function, "num_records": rows,
+                                "arguments": arguments}))
 
 
 def measure(command):
@@ -74,12 +79,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--encoding", choices=["hex", "base64"], default="hex")
     args = parser.parse_args()
     if not BINARY.exists():
         sys.exit(f"{BINARY} is missing: run cargo build --release")
     with tempfile.TemporaryDirectory() as tmp:
         event = Path(tmp) / "event.json"
-        make_event(args.rows, event)
+        make_event(args.rows, event, args.encoding)
         contenders = {
             "superdecode": [str(BINARY), "invoke", "--schemas", str(SCHEMAS), str(event)],
             "python reference": [sys.executable, str(ROOT / "bench" / "reference.py"), str(SCHEMAS), str(event)],
@@ -101,7 +107,8 @@ def main():
                 timings[name].append(seconds)
                 memory[name].append(rss)
         size = event.stat().st_size
-    print(f"batch: {args.rows} Glue-framed Avro order records (1 in 4 zlib), event {size / 1e6:.1f} MB, "
+    print(f"batch: {args.rows} Glue-framed Avro order records (1 in 4 zlib) as {args.encoding}, "
+          f"event {size / 1e6:.1f} MB, "
           f"{args.repeat} interleaved runs, medians")
     print(f"{'':18} {'wall (ms)':>10} {'records/s':>12} {'peak RSS (MiB)':>15}")
     for name in contenders:

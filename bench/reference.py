@@ -7,6 +7,7 @@ bodies), decode with the schema parsed once, map to natural JSON (decimals exact
 strings, timestamps ISO-8601, bytes base64), and print the Redshift response.
 
 Usage: reference.py SCHEMAS_DIR EVENT.json
+Payloads are hex, or base64 when the event's external_function ends in _b64.
 """
 
 import base64
@@ -46,8 +47,8 @@ def default(value):
     raise TypeError(type(value))
 
 
-def decode(schemas, hex_text):
-    data = bytes.fromhex(hex_text)
+def decode(schemas, text, from_text):
+    data = from_text(text)
     if len(data) < 18 or data[0] != 3:
         return json.dumps({"_decode_error": {"code": "unknown_header", "message": "not Glue-framed"}})
     body = zlib.decompress(data[18:]) if data[1] == 5 else data[18:]
@@ -61,7 +62,9 @@ def decode(schemas, hex_text):
 def main():
     schemas = load_schemas(sys.argv[1])
     event = json.loads(Path(sys.argv[2]).read_text())
-    results = [None if row is None or row[0] is None else decode(schemas, row[0]) for row in event["arguments"]]
+    from_text = base64.b64decode if event.get("external_function", "").lower().endswith("_b64") else bytes.fromhex
+    results = [None if row is None or row[0] is None else decode(schemas, row[0], from_text)
+               for row in event["arguments"]]
     print(json.dumps({"success": True, "num_records": len(results), "results": results}))
 
 
