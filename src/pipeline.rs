@@ -68,6 +68,14 @@ pub struct BatchOptions {
     pub encoding: PayloadEncoding,
 }
 
+impl BatchOptions {
+    /// The framing of a row: the caller's, else its binding's (`configured`), else
+    /// detection (a `(payload)` call has no binding).
+    fn framing_for(&self, configured: Option<Framing>) -> Framing {
+        self.framing.or(configured).unwrap_or(Framing::Auto)
+    }
+}
+
 /// The result for one row: `None` is SQL NULL (a NULL payload).
 pub type RowResult = Option<Result<String, RecordError>>;
 
@@ -367,9 +375,7 @@ impl Engine {
         };
         let origin = origin(call)?;
         let configured = origin.map(|o| plan.binding(&self.streams, o).framing);
-        let framing = options
-            .framing
-            .unwrap_or(configured.unwrap_or(Framing::Auto));
+        let framing = options.framing_for(configured);
         let mut head = [0u8; MAX_HEADER_BYTES];
         let head = options.encoding.decode_prefix(text, &mut head)?;
         let header = frame::read_header(head, framing)?;
@@ -391,9 +397,7 @@ impl Engine {
         let origin = origin(call)?;
         options.encoding.decode_into(text, payload)?;
         let configured = origin.map(|o| self.binding_framing(o));
-        let framing = options
-            .framing
-            .unwrap_or(configured.unwrap_or(Framing::Auto));
+        let framing = options.framing_for(configured);
         let header = frame::read_header(payload, framing)?;
         if header.schema_id.is_none() && origin.is_none() {
             return Err(raw_without_name());

@@ -14,7 +14,7 @@ use crate::error::RecordError;
 use crate::json_text::{BytesEncoding, NonFinite};
 
 /// The data format of a schema, as the Glue Schema Registry names them. (`ValueEnum`
-/// lists the variants, so a test can check each has its line in the format table.)
+/// lists the variants, for looking a format up by its names.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum DataFormat {
     /// Avro binary (`.avsc` schemas).
@@ -26,8 +26,8 @@ pub enum DataFormat {
 }
 
 /// One data format's registration: its names, and how its schemas compile.
+#[derive(Clone, Copy)]
 struct Format {
-    format: DataFormat,
     /// The name in Glue's `DataFormat` and registries' `schemaType`.
     registry_name: &'static str,
     /// The schema file extension in a local schema directory.
@@ -39,56 +39,54 @@ struct Format {
 /// Compiles schema text, under the mapping options, into a decoder or an encoder.
 type Compiler<T> = fn(&str, &JsonOptions) -> Result<Box<T>, CompileError>;
 
-/// Every data format. A new format is its folder, a [`DataFormat`] variant and one line
-/// here: the local directory, the Glue source, the schema cache and `encode` all read
-/// this table.
-const FORMATS: [Format; 3] = [
-    Format {
-        format: DataFormat::Avro,
-        registry_name: "AVRO",
-        extension: "avsc",
-        decoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
-        encoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
-    },
-    Format {
-        format: DataFormat::Protobuf,
-        registry_name: "PROTOBUF",
-        extension: "proto",
-        decoder: |text, options| Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?)),
-        encoder: |text, options| Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?)),
-    },
-    Format {
-        format: DataFormat::Json,
-        registry_name: "JSON",
-        extension: "json",
-        decoder: |_, _| Ok(Box::new(json::JsonDecoder)),
-        encoder: |_, _| Ok(Box::new(json::JsonDecoder)),
-    },
-];
-
 impl DataFormat {
-    fn registration(self) -> &'static Format {
-        // Every variant has its line: `every_format_is_registered` walks all variants.
-        FORMATS
+    /// Every data format's registration. A new format is its folder, a [`DataFormat`]
+    /// variant and its arm here (the compiler asks for it): the local directory, the Glue
+    /// source, the schema cache and `encode` all read this.
+    fn registration(self) -> Format {
+        match self {
+            DataFormat::Avro => Format {
+                registry_name: "AVRO",
+                extension: "avsc",
+                decoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+                encoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+            },
+            DataFormat::Protobuf => Format {
+                registry_name: "PROTOBUF",
+                extension: "proto",
+                decoder: |text, options| {
+                    Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?))
+                },
+                encoder: |text, options| {
+                    Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?))
+                },
+            },
+            DataFormat::Json => Format {
+                registry_name: "JSON",
+                extension: "json",
+                decoder: |_, _| Ok(Box::new(json::JsonDecoder)),
+                encoder: |_, _| Ok(Box::new(json::JsonDecoder)),
+            },
+        }
+    }
+
+    /// The format whose registration `matches`.
+    fn find(matches: impl Fn(&Format) -> bool) -> Option<Self> {
+        use clap::ValueEnum;
+        DataFormat::value_variants()
             .iter()
-            .find(|f| f.format == self)
-            .unwrap_or(&FORMATS[0])
+            .copied()
+            .find(|format| matches(&format.registration()))
     }
 
     /// The format for a schema file extension in a local schema directory.
     pub fn from_extension(ext: &str) -> Option<Self> {
-        FORMATS
-            .iter()
-            .find(|f| f.extension == ext)
-            .map(|f| f.format)
+        DataFormat::find(|f| f.extension == ext)
     }
 
     /// The format a registry names (`AVRO`, `PROTOBUF`, `JSON`).
     pub fn from_name(name: &str) -> Option<Self> {
-        FORMATS
-            .iter()
-            .find(|f| f.registry_name == name)
-            .map(|f| f.format)
+        DataFormat::find(|f| f.registry_name == name)
     }
 
     /// The Glue `DataFormat` name.
@@ -285,7 +283,6 @@ mod tests {
         use clap::ValueEnum;
         for &format in DataFormat::value_variants() {
             let registration = format.registration();
-            assert_eq!(registration.format, format);
             assert_eq!(DataFormat::from_name(format.as_str()), Some(format));
             assert_eq!(
                 DataFormat::from_extension(registration.extension),

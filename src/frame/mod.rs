@@ -87,8 +87,7 @@ impl WireFormat {
 
 /// The framing a caller expects (`--framing`, a stream's `framing`): one wire format, or
 /// detection from the first bytes. Its CLI and JSON names are `auto` and the wire formats'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
-#[serde(from = "FramingName")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Framing {
     /// Detect Glue, Confluent or single-object framing from the first bytes.
     #[default]
@@ -97,26 +96,21 @@ pub enum Framing {
     Fixed(WireFormat),
 }
 
-/// A framing's name in JSON configuration (serde's errors then list the valid names).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum FramingName {
-    Auto,
-    Raw,
-    Glue,
-    Confluent,
-    Soe,
-}
-
-impl From<FramingName> for Framing {
-    fn from(name: FramingName) -> Self {
-        match name {
-            FramingName::Auto => Framing::Auto,
-            FramingName::Raw => Framing::Fixed(WireFormat::Raw),
-            FramingName::Glue => Framing::Fixed(WireFormat::Glue),
-            FramingName::Confluent => Framing::Fixed(WireFormat::Confluent),
-            FramingName::Soe => Framing::Fixed(WireFormat::SingleObject),
-        }
+/// JSON configuration uses the CLI names, so the one list of them is `value_variants`.
+impl<'de> serde::Deserialize<'de> for Framing {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Framing::from_str(&name, false).map_err(|_| {
+            let names: Vec<String> = Framing::value_variants()
+                .iter()
+                .filter_map(|f| f.to_possible_value())
+                .map(|v| format!("`{}`", v.get_name()))
+                .collect();
+            serde::de::Error::custom(format!(
+                "unknown framing `{name}`, expected one of {}",
+                names.join(", ")
+            ))
+        })
     }
 }
 
