@@ -137,16 +137,16 @@ fn pipeline(c: &mut Criterion) {
                 .collect::<Option<_>>()?;
             match args.as_slice() {
                 [hex] => Some(Call::Framed {
-                    payload: Some(hex.clone()),
+                    payload: Some(hex.clone().into()),
                 }),
                 [stream, hex] if hex != "not-hex" => Some(Call::Stream {
-                    stream: Some(stream.clone()),
-                    payload: Some(hex.clone()),
+                    stream: Some(stream.clone().into()),
+                    payload: Some(hex.clone().into()),
                 }),
                 [registry, schema, hex] => Some(Call::Named {
-                    registry: Some(registry.clone()),
-                    schema: Some(schema.clone()),
-                    payload: Some(hex.clone()),
+                    registry: Some(registry.clone().into()),
+                    schema: Some(schema.clone().into()),
+                    payload: Some(hex.clone().into()),
                 }),
                 _ => None,
             }

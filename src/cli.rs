@@ -70,6 +70,11 @@ struct InvokeArgs {
     /// A Redshift external-function event (JSON).
     #[arg(value_name = "EVENT.json")]
     event: PathBuf,
+
+    /// Print the response indented, for people. Without it, the response is printed
+    /// byte for byte as Lambda returns it (compact JSON).
+    #[arg(long, env = "SUPERDECODE_PRETTY")]
+    pretty: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,13 +136,6 @@ enum CliError {
         #[source]
         source: std::io::Error,
     },
-    /// The event file is not JSON.
-    #[error("{path} is not JSON: {source}")]
-    EventJson {
-        path: String,
-        #[source]
-        source: serde_json::Error,
-    },
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
@@ -176,10 +174,12 @@ async fn decode(args: DecodeArgs) -> Result<ExitCode, CliError> {
     let engine = args.settings.engine().await?;
     let call = |hex: String| match &args.stream {
         Some(stream) => Call::Stream {
-            stream: Some(stream.clone()),
-            payload: Some(hex),
+            stream: Some(stream.as_str().into()),
+            payload: Some(hex.into()),
         },
-        None => Call::Framed { payload: Some(hex) },
+        None => Call::Framed {
+            payload: Some(hex.into()),
+        },
     };
     let mut printer = Printer {
         engine: &engine,
@@ -238,7 +238,7 @@ struct Printer<'a, W: Write> {
 impl<W: Write> Printer<'_, W> {
     /// Decodes and prints one batch. Under `--on-error fail` the first record error stops
     /// the output with a message and exit code 1, as `invoke` fails the batch.
-    async fn print(&mut self, calls: &[Call]) -> Result<ExitCode, CliError> {
+    async fn print(&mut self, calls: &[Call<'_>]) -> Result<ExitCode, CliError> {
         let options = BatchOptions {
             framing: self.framing,
             encoding: self.engine.input_encoding(),
@@ -271,16 +271,19 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
     let path = &args.event;
     let text = std::fs::read_to_string(path)
         .map_err(io_error(format!("cannot read {}", path.display())))?;
-    let event: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| CliError::EventJson {
-            path: path.display().to_string(),
-            source,
-        })?;
     let engine = args.settings.engine().await?;
-    let outcome = redshift::handle(&engine, args.settings.response_policy(), &event, None).await;
-    let pretty = serde_json::to_string_pretty(&outcome.response)
-        .map_err(|e| io_error("cannot print the response")(e.into()))?;
-    println!("{pretty}");
+    let outcome = redshift::handle(&engine, args.settings.response_policy(), &text, None).await;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let printed = if args.pretty {
+        serde_json::to_writer_pretty(&mut out, &outcome.response)
+    } else {
+        serde_json::to_writer(&mut out, &outcome.response)
+    };
+    printed
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(io_error("cannot print the response"))?;
     Ok(if outcome.failure.is_some() {
         ExitCode::FAILURE
     } else {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::config::Settings;
 use crate::metrics::{self, BatchMetrics};
@@ -29,26 +29,37 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     if let Err(message) = &*ready {
         tracing::error!(%message, "configuration");
     }
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The event arrives as raw text: `redshift::handle` reads its rows in place, and the
+    // response is serialized once, by the runtime, straight into the reply.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let ready = Arc::clone(&ready);
         async move {
             let response = match &*ready {
                 Ok((settings, engine)) => handle(settings, engine, event).await,
-                Err(message) => redshift::failure(message.clone()),
+                Err(message) => redshift::Response::failure(message.clone()),
             };
-            Ok::<Value, lambda_runtime::Error>(response)
+            Ok::<redshift::Response, lambda_runtime::Error>(response)
         }
     }))
     .await
 }
 
-async fn handle(settings: &Settings, engine: &Engine, event: LambdaEvent<Value>) -> Value {
+async fn handle(
+    settings: &Settings,
+    engine: &Engine,
+    event: LambdaEvent<Box<RawValue>>,
+) -> redshift::Response {
     let started = Instant::now();
     let before = engine.schemas().stats();
     let unknown_before = engine.unknown_fields();
     let deadline = deadline(event.context.deadline);
-    let outcome =
-        redshift::handle(engine, settings.response_policy(), &event.payload, deadline).await;
+    let outcome = redshift::handle(
+        engine,
+        settings.response_policy(),
+        event.payload.get(),
+        deadline,
+    )
+    .await;
     let cache = engine.schemas().stats() - before;
     let unknown_fields = engine.unknown_fields() - unknown_before;
     tracing::info!(

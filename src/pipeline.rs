@@ -10,6 +10,7 @@
 //! decode row by row, handing each result on at once. Lambda, `invoke` and `decode` all
 //! call it; it touches no AWS API directly, so tests call it as a plain async function.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,29 +21,30 @@ use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
 use crate::streams::{Binding, Streams};
 
-/// One row of a batch, by call shape.
+/// One row of a batch, by call shape. Its texts borrow from the event where they can
+/// (a JSON string without escapes), so that reading a batch copies no payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
+pub enum Call<'a> {
     /// `(payload)`: the payload carries its schema ID, framing detected.
     Framed {
         /// The payload, as hex or base64 text.
-        payload: Option<String>,
+        payload: Option<Cow<'a, str>>,
     },
     /// `(stream, payload)`: the stream's configured schema, raw unless configured otherwise.
     Stream {
         /// The stream name.
-        stream: Option<String>,
+        stream: Option<Cow<'a, str>>,
         /// The payload, as hex or base64 text.
-        payload: Option<String>,
+        payload: Option<Cow<'a, str>>,
     },
     /// `(registry, schema, payload)`: raw, latest version.
     Named {
         /// The registry name.
-        registry: Option<String>,
+        registry: Option<Cow<'a, str>>,
         /// The schema name.
-        schema: Option<String>,
+        schema: Option<Cow<'a, str>>,
         /// The payload, as hex or base64 text.
-        payload: Option<String>,
+        payload: Option<Cow<'a, str>>,
     },
     /// A row that is SQL NULL as a whole.
     Null,
@@ -190,7 +192,7 @@ impl<'c> Plan<'c> {
 }
 
 /// The binding origin a call shape implies, or a record error for a NULL name argument.
-fn origin(call: &Call) -> Result<Option<Origin<'_>>, RecordError> {
+fn origin<'c>(call: &'c Call<'_>) -> Result<Option<Origin<'c>>, RecordError> {
     let missing = |what: &str| {
         RecordError::new(
             ErrorCode::InvalidArgument,
@@ -249,7 +251,7 @@ impl Engine {
     /// batches go through [`Engine::decode_each`]).
     pub async fn decode_rows(
         &self,
-        calls: &[Call],
+        calls: &[Call<'_>],
         options: BatchOptions,
         deadline: Option<Instant>,
     ) -> Result<Vec<RowResult>, BatchError> {
@@ -272,7 +274,7 @@ impl Engine {
     /// buffers reused from row to row, so at most one inflated body is alive at a time.
     pub async fn decode_each(
         &self,
-        calls: &[Call],
+        calls: &[Call<'_>],
         options: BatchOptions,
         deadline: Option<Instant>,
         mut emit: impl FnMut(RowView<'_>) -> Result<(), BatchError>,
@@ -367,7 +369,7 @@ impl Engine {
     fn need_of<'c>(
         &self,
         plan: &mut Plan<'c>,
-        call: &'c Call,
+        call: &'c Call<'_>,
         options: BatchOptions,
     ) -> Result<Option<usize>, RecordError> {
         let Some(text) = payload_text(call) else {
@@ -389,7 +391,7 @@ impl Engine {
     /// Pass 2 for one call: decodes its whole payload into `payload` and reads its header.
     fn header_of(
         &self,
-        call: &Call,
+        call: &Call<'_>,
         options: BatchOptions,
         text: &str,
         payload: &mut Vec<u8>,
@@ -509,7 +511,7 @@ async fn before_deadline<T>(
     }
 }
 
-fn payload_text(call: &Call) -> Option<&str> {
+fn payload_text<'c>(call: &'c Call<'_>) -> Option<&'c str> {
     match call {
         Call::Null => None,
         Call::Framed { payload } | Call::Stream { payload, .. } | Call::Named { payload, .. } => {

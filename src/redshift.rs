@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::PayloadEncoding;
@@ -45,6 +45,9 @@ pub struct BatchInfo {
 /// `error_msg`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    /// The event is not JSON at all.
+    #[error("malformed event: not JSON ({0})")]
+    NotJson(String),
     /// The event is not a JSON object.
     #[error("malformed event: expected a JSON object with an \"arguments\" array of rows, got {0}")]
     NotAnObject(&'static str),
@@ -94,8 +97,30 @@ pub enum RowError {
     Arity(usize),
 }
 
-/// Reads an event into calls, or explains what was expected.
-pub fn parse_event(event: &Value) -> Result<(BatchInfo, Vec<Call>), EventError> {
+/// Reads an event's text into calls, or explains what was expected.
+///
+/// The rows borrow their texts from `text`: a batch of thousands of payloads is read
+/// without a JSON tree and without a copy of each payload. When that fast reading refuses
+/// the event, [`parse_event_value`] reads it again to say exactly why (malformed events
+/// are rare, and their message must be precise).
+pub fn parse_event(text: &str) -> Result<(BatchInfo, Vec<Call<'_>>), EventError> {
+    if let Ok(event) = serde_json::from_str::<BorrowedEvent>(text) {
+        let rows = event.calls.len();
+        match event.num_records {
+            None | Some(Value::Null) => return Ok((event.info, event.calls)),
+            Some(n) if n.as_u64() == Some(rows as u64) => return Ok((event.info, event.calls)),
+            // The reference below builds the same error.
+            Some(_) => {}
+        }
+    }
+    let event: Value =
+        serde_json::from_str(text).map_err(|e| EventError::NotJson(e.to_string()))?;
+    parse_event_value(&event)
+}
+
+/// Reads an event already parsed into a JSON tree: the reference reading, which
+/// [`parse_event`] agrees with on every event, and which explains a refused one.
+pub fn parse_event_value(event: &Value) -> Result<(BatchInfo, Vec<Call<'static>>), EventError> {
     let Some(object) = event.as_object() else {
         return Err(EventError::NotAnObject(type_name(event)));
     };
@@ -133,7 +158,7 @@ pub fn parse_event(event: &Value) -> Result<(BatchInfo, Vec<Call>), EventError> 
     Ok((info, calls))
 }
 
-fn parse_row(row: &Value) -> Result<Call, RowError> {
+fn parse_row(row: &Value) -> Result<Call<'static>, RowError> {
     let args = match row {
         Value::Null => return Ok(Call::Null),
         Value::Array(args) => args,
@@ -143,7 +168,7 @@ fn parse_row(row: &Value) -> Result<Call, RowError> {
     for (i, arg) in args.iter().enumerate() {
         texts.push(match arg {
             Value::Null => None,
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(Cow::Owned(s.clone())),
             other => {
                 return Err(RowError::NotVarchar {
                     position: i + 1,
@@ -152,9 +177,20 @@ fn parse_row(row: &Value) -> Result<Call, RowError> {
             }
         });
     }
-    let mut texts = texts.into_iter();
-    let mut next = || texts.next().flatten();
-    match args.len() {
+    let n = texts.len();
+    let mut args = [None, None, None];
+    for (slot, text) in args.iter_mut().zip(texts) {
+        *slot = text;
+    }
+    call_of(args, n).map_err(RowError::Arity)
+}
+
+/// The call that a row of `n` arguments (the first of `args`) makes, or `n` when no call
+/// takes that many.
+fn call_of<'a>(args: [Option<Cow<'a, str>>; 3], n: usize) -> Result<Call<'a>, usize> {
+    let mut args = args.into_iter();
+    let mut next = || args.next().flatten();
+    match n {
         1 => Ok(Call::Framed { payload: next() }),
         2 => Ok(Call::Stream {
             stream: next(),
@@ -165,7 +201,167 @@ fn parse_row(row: &Value) -> Result<Call, RowError> {
             schema: next(),
             payload: next(),
         }),
-        n => Err(RowError::Arity(n)),
+        n => Err(n),
+    }
+}
+
+/// An event read straight from its text by [`parse_event`]. Any event it refuses goes to
+/// the reference reading, so its errors carry no detail.
+struct BorrowedEvent<'a> {
+    info: BatchInfo,
+    num_records: Option<Value>,
+    calls: Vec<Call<'a>>,
+}
+
+impl<'de> serde::Deserialize<'de> for BorrowedEvent<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventVisitor;
+        impl<'de> serde::de::Visitor<'de> for EventVisitor {
+            type Value = BorrowedEvent<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Redshift event")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut info = BatchInfo::default();
+                let mut num_records = None;
+                let mut calls = None;
+                // A repeated key keeps its last value, as in a JSON tree.
+                while let Some(key) = map.next_key::<Text>()? {
+                    match &*key.0 {
+                        // The metadata and unknown keys are read as JSON trees, as the
+                        // reference reads them (they are few and small), so that both
+                        // accept and refuse the same numbers in them.
+                        "request_id" => info.request_id = string(map.next_value()?),
+                        "external_function" => info.external_function = string(map.next_value()?),
+                        "query_id" => info.query_id = map.next_value::<Value>()?.as_i64(),
+                        "num_records" => num_records = Some(map.next_value::<Value>()?),
+                        "arguments" => {
+                            // Redshift sends num_records first: size the rows once.
+                            let hint = num_records.as_ref().and_then(Value::as_u64);
+                            calls = Some(map.next_value_seed(Rows { hint })?);
+                        }
+                        _ => {
+                            map.next_value::<Value>()?;
+                        }
+                    }
+                }
+                let calls = calls.ok_or_else(|| serde::de::Error::missing_field("arguments"))?;
+                Ok(BorrowedEvent {
+                    info,
+                    num_records,
+                    calls,
+                })
+            }
+        }
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+fn string(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A JSON string, borrowed from the text unless it has escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// The `arguments` array, read into calls.
+struct Rows {
+    /// `num_records`, when it came first: the capacity to reserve, bounded by what the
+    /// rest of the text can hold.
+    hint: Option<u64>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Rows {
+    type Value = Vec<Call<'de>>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Rows {
+    type Value = Vec<Call<'de>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of rows")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // A hostile num_records must not reserve memory: cap the hint well below
+        // any real batch's memory (rows past it grow the vector as usual).
+        let hint = self.hint.map_or(0, |n| n.min(MAX_RESERVED_ROWS) as usize);
+        let mut calls = Vec::with_capacity(hint);
+        while let Some(call) = seq.next_element::<BorrowedCall>()? {
+            calls.push(call.0);
+        }
+        Ok(calls)
+    }
+}
+
+/// Rows reserved ahead from `num_records`: a 6 MB event holds at most about a million.
+const MAX_RESERVED_ROWS: u64 = 1 << 20;
+
+/// One row: NULL, or an array of one to three strings or NULLs.
+struct BorrowedCall<'a>(Call<'a>);
+
+impl<'de> serde::Deserialize<'de> for BorrowedCall<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RowVisitor;
+        impl<'de> serde::de::Visitor<'de> for RowVisitor {
+            type Value = BorrowedCall<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a row of one to three VARCHAR arguments")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(BorrowedCall(Call::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut args = [None, None, None];
+                let mut n = 0;
+                while let Some(arg) = seq.next_element::<Option<Text>>()? {
+                    let Some(slot) = args.get_mut(n) else {
+                        return Err(serde::de::Error::invalid_length(n + 1, &self));
+                    };
+                    *slot = arg.map(|t| t.0);
+                    n += 1;
+                }
+                call_of(args, n)
+                    .map(BorrowedCall)
+                    .map_err(|n| serde::de::Error::invalid_length(n, &self))
+            }
+        }
+        deserializer.deserialize_any(RowVisitor)
     }
 }
 
@@ -195,9 +391,116 @@ fn payload_encoding(info: &BatchInfo, default: PayloadEncoding) -> PayloadEncodi
     }
 }
 
-/// A failed response: `{"success":false,"error_msg":...}`.
-pub fn failure(message: impl Into<String>) -> Value {
-    json!({"success": false, "error_msg": message.into()})
+/// A response to Redshift. It serializes as compact JSON, keys in alphabetical order:
+/// `{"num_records":N,"results":[...],"success":true}` or
+/// `{"error_msg":"...","success":false}`. Each result is escaped once, as it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// One result per row, in order.
+    Success(Results),
+    /// The batch failed; Redshift fails the query or refresh and shows the message.
+    Failure {
+        /// Why.
+        error_msg: String,
+    },
+}
+
+impl Response {
+    /// A failed response.
+    pub fn failure(message: impl Into<String>) -> Self {
+        Response::Failure {
+            error_msg: message.into(),
+        }
+    }
+
+    /// The response as compact JSON, exactly as Lambda returns it.
+    pub fn to_json(&self) -> String {
+        // Serializing strings, integers and booleans into memory cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(if let Response::Success(_) = self {
+            3
+        } else {
+            2
+        }))?;
+        match self {
+            Response::Success(results) => {
+                map.serialize_entry("num_records", &results.len())?;
+                map.serialize_entry("results", results)?;
+                map.serialize_entry("success", &true)?;
+            }
+            Response::Failure { error_msg } => {
+                map.serialize_entry("error_msg", error_msg)?;
+                map.serialize_entry("success", &false)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The results of a batch: each row's JSON text (or NULL), kept end to end in one
+/// buffer, so that a batch allocates no string per row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Results {
+    text: String,
+    /// Where each row's text ends in `text`; `None` is NULL.
+    ends: Vec<Option<u32>>,
+}
+
+impl Results {
+    fn with_capacity(rows: usize) -> Self {
+        Results {
+            text: String::new(),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each row's result, in order; `None` is NULL.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+        let mut start = 0;
+        self.ends.iter().map(move |end| {
+            let end = (*end)? as usize;
+            let text = self.text.get(start..end);
+            start = end;
+            text
+        })
+    }
+
+    fn push(&mut self, result: Option<&str>) -> Result<(), BatchError> {
+        let end = match result {
+            None => None,
+            Some(text) => {
+                self.text.push_str(text);
+                Some(
+                    u32::try_from(self.text.len())
+                        .map_err(|_| BatchError::new("the results of this batch passed 4 GiB"))?,
+                )
+            }
+        };
+        self.ends.push(end);
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Results {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// Lambda's limit on a synchronous response is 6 MB (6,291,456 bytes); the default keeps a
@@ -229,7 +532,7 @@ pub struct Outcome {
     /// The batch metadata of the event.
     pub info: BatchInfo,
     /// The response to return to Redshift.
-    pub response: Value,
+    pub response: Response,
     /// Rows in the batch.
     pub records: usize,
     /// Rows that were record errors.
@@ -249,7 +552,7 @@ impl Outcome {
     ) -> Self {
         Outcome {
             info,
-            response: failure(message.clone()),
+            response: Response::failure(message.clone()),
             records,
             record_errors: errors_by_code.values().sum(),
             errors_by_code,
@@ -264,7 +567,7 @@ impl Outcome {
 pub async fn handle(
     engine: &Engine,
     policy: ResponsePolicy,
-    event: &Value,
+    event: &str,
     deadline: Option<std::time::Instant>,
 ) -> Outcome {
     let (info, calls) = match parse_event(event) {
@@ -318,7 +621,7 @@ pub async fn handle(
 /// be replaced by its fallback, and rows later in the batch still get their share.
 struct ResponseBuilder {
     policy: ResponsePolicy,
-    results: Vec<Value>,
+    results: Results,
     /// Bytes of compact response JSON: what is written, plus the reservation for the rest.
     used: usize,
     /// What a row that does not fit becomes, and its size in the response.
@@ -355,7 +658,7 @@ impl ResponseBuilder {
         }
         ResponseBuilder {
             policy,
-            results: Vec::with_capacity(rows),
+            results: Results::with_capacity(rows),
             used: frame + rows * fallback_len,
             fallback,
             fallback_len,
@@ -375,9 +678,7 @@ impl ResponseBuilder {
             || self.used + (len - self.fallback_len) <= self.policy.max_response_bytes
         {
             self.used = self.used + len - self.fallback_len;
-            self.results
-                .push(value.map_or(Value::Null, |v| Value::String(v.into_owned())));
-            return Ok(());
+            return self.results.push(value.as_deref());
         }
         self.count(ErrorCode::ResponseTooLarge);
         if self.policy.on_error == OnError::Fail {
@@ -386,9 +687,7 @@ impl ResponseBuilder {
                 self.policy.max_response_bytes
             )));
         }
-        self.results
-            .push(self.fallback.clone().map_or(Value::Null, Value::String));
-        Ok(())
+        self.results.push(self.fallback.as_deref())
     }
 
     /// What a record error gives under the policy; `Err` fails the batch (`fail`).
@@ -409,8 +708,8 @@ impl ResponseBuilder {
         *self.errors_by_code.entry(code.as_str()).or_insert(0) += 1;
     }
 
-    fn finish(self) -> Value {
-        json!({"success": true, "num_records": self.results.len(), "results": self.results})
+    fn finish(self) -> Response {
+        Response::Success(self.results)
     }
 }
 
@@ -434,6 +733,35 @@ fn record_failure(row: usize, e: &RecordError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The response is written without a JSON tree, byte for byte as serde_json writes the
+    /// tree (compact, keys sorted).
+    #[test]
+    fn responses_serialize_as_their_json_tree() {
+        let rows: Vec<Option<&str>> = vec![
+            Some(r#"{"a":"x\"y","b":[1,2]}"#),
+            None,
+            Some(""),
+            Some("\u{1} \u{7f} é 日本 \n\t"),
+            Some("{\"_decode_error\":{\"code\":\"invalid_hex\"}}"),
+        ];
+        let mut results = Results::with_capacity(rows.len());
+        for row in &rows {
+            results.push(*row).unwrap();
+        }
+        assert_eq!(results.iter().collect::<Vec<_>>(), rows);
+        let tree = serde_json::json!({"success": true, "num_records": rows.len(), "results": rows});
+        assert_eq!(Response::Success(results).to_json(), tree.to_string());
+        let tree = serde_json::json!({"success": false, "error_msg": "bad \"event\"\n"});
+        assert_eq!(
+            Response::failure("bad \"event\"\n").to_json(),
+            tree.to_string()
+        );
+        assert_eq!(
+            Response::Success(Results::default()).to_json(),
+            r#"{"num_records":0,"results":[],"success":true}"#
+        );
+    }
 
     #[test]
     fn string_lengths_match_serde_json() {

@@ -61,11 +61,12 @@ async fn decode_one(settings: &Settings, args: Value) -> String {
     let response = redshift::handle(
         &engine,
         ResponsePolicy::new(OnError::Object),
-        &json!({"arguments": [args]}),
+        &json!({"arguments": [args]}).to_string(),
         None,
     )
     .await;
-    response.response["results"][0].as_str().unwrap().to_owned()
+    let response = serde_json::to_value(&response.response).unwrap();
+    response["results"][0].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -52,9 +52,14 @@ async fn every_fixture_case_decodes_as_documented() {
         let engine = settings.engine().await.unwrap();
         let rows: Vec<&Value> = cases.iter().map(|c| &c["args"]).collect();
         let event = json!({"request_id": "fixtures", "num_records": rows.len(), "arguments": rows});
-        let outcome =
-            redshift::handle(&engine, ResponsePolicy::new(OnError::Object), &event, None).await;
-        let response = outcome.response;
+        let outcome = redshift::handle(
+            &engine,
+            ResponsePolicy::new(OnError::Object),
+            &event.to_string(),
+            None,
+        )
+        .await;
+        let response = serde_json::to_value(&outcome.response).unwrap();
         assert_eq!(response["success"], true, "{flags:?}: {response}");
         assert_eq!(response["num_records"], cases.len());
         let results = response["results"].as_array().unwrap();

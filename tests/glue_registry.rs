@@ -176,9 +176,14 @@ fn glue_frame(version_id: &str, body: &str) -> String {
 
 async fn batch(engine: &Engine, rows: Vec<Value>) -> Value {
     let event = json!({"num_records": rows.len(), "arguments": rows});
-    redshift::handle(engine, ResponsePolicy::new(OnError::Object), &event, None)
-        .await
-        .response
+    let outcome = redshift::handle(
+        engine,
+        ResponsePolicy::new(OnError::Object),
+        &event.to_string(),
+        None,
+    )
+    .await;
+    serde_json::to_value(&outcome.response).unwrap()
 }
 
 fn results(response: &Value) -> Vec<String> {

@@ -68,7 +68,12 @@ async fn engine(dir: &Path, extra: &[&str]) -> Engine {
 
 async fn run(engine: &Engine, policy: ResponsePolicy, rows: Vec<Value>) -> Outcome {
     let event = json!({"num_records": rows.len(), "arguments": rows});
-    redshift::handle(engine, policy, &event, None).await
+    redshift::handle(engine, policy, &event.to_string(), None).await
+}
+
+/// The response as a JSON tree.
+fn response(outcome: &Outcome) -> Value {
+    serde_json::to_value(&outcome.response).unwrap()
 }
 
 /// Avro's zig-zag varint.
@@ -110,9 +115,10 @@ fn code_of(result: &Value) -> String {
         .to_owned()
 }
 
-fn results(outcome: &Outcome) -> &Vec<Value> {
-    assert_eq!(outcome.response["success"], true, "{}", outcome.response);
-    outcome.response["results"].as_array().unwrap()
+fn results(outcome: &Outcome) -> Vec<Value> {
+    let response = response(outcome);
+    assert_eq!(response["success"], true, "{response}");
+    response["results"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -197,7 +203,7 @@ async fn hostile_payloads_give_their_error_objects() {
     let rows: Vec<Value> = cases.iter().map(|(_, row, _)| row.clone()).collect();
     let outcome = run(&engine, ResponsePolicy::new(OnError::Object), rows).await;
     for ((label, _, code), result) in cases.iter().zip(results(&outcome)) {
-        assert_eq!(code_of(result), *code, "{label}: {result}");
+        assert_eq!(code_of(&result), *code, "{label}: {result}");
     }
     let depth = &results(&outcome)[7];
     assert!(
@@ -246,7 +252,7 @@ async fn a_response_never_passes_the_lambda_limit() {
     let row = json!([glue_zlib(TEXT_ID, &avro_string(text.as_bytes()))]);
     let rows = vec![row; 2_000];
     let outcome = run(&engine, ResponsePolicy::new(OnError::Object), rows.clone()).await;
-    let size = serde_json::to_string(&outcome.response).unwrap().len();
+    let size = outcome.response.to_json().len();
     let answer = results(&outcome);
     assert_eq!(answer.len(), 2_000);
     assert!(size <= redshift::DEFAULT_MAX_RESPONSE_BYTES, "{size} bytes");
@@ -273,12 +279,9 @@ async fn a_response_never_passes_the_lambda_limit() {
     let whole_with_nulls = answer.iter().take_while(|r| r.is_string()).count();
     assert!(whole_with_nulls >= whole);
     assert!(answer[whole_with_nulls..].iter().all(Value::is_null));
-    assert!(
-        serde_json::to_string(&outcome.response).unwrap().len()
-            <= redshift::DEFAULT_MAX_RESPONSE_BYTES
-    );
+    assert!(outcome.response.to_json().len() <= redshift::DEFAULT_MAX_RESPONSE_BYTES);
     let outcome = run(&engine, ResponsePolicy::new(OnError::Fail), rows).await;
-    assert_eq!(outcome.response["success"], false);
+    assert_eq!(response(&outcome)["success"], false);
     assert!(
         outcome.failure.unwrap().contains("does not fit"),
         "a fail-policy batch names the cause"
@@ -297,7 +300,7 @@ async fn a_tiny_response_limit_falls_back_to_null() {
         max_response_bytes: 20_000,
     };
     let outcome = run(&engine, policy, rows).await;
-    let size = serde_json::to_string(&outcome.response).unwrap().len();
+    let size = outcome.response.to_json().len();
     assert!(size <= 20_000, "{size}");
     let answer = results(&outcome);
     assert_eq!(code_of(&answer[0]), "short_header");
@@ -353,8 +356,9 @@ async fn a_panic_fails_its_batch_and_the_engine_keeps_serving() {
     let hello = hex::encode(avro_string(b"hello"));
     let policy = ResponsePolicy::new(OnError::Object);
     let outcome = run(&engine, policy, vec![json!(["boom", hello])]).await;
-    assert_eq!(outcome.response["success"], false);
-    let message = outcome.response["error_msg"].as_str().unwrap();
+    assert_eq!(response(&outcome)["success"], false);
+    let response = response(&outcome);
+    let message = response["error_msg"].as_str().unwrap();
     assert!(
         message.contains("panicked") && message.contains("forced by the test"),
         "{message}"

@@ -30,9 +30,14 @@ fn glue_list_hex() -> String {
 }
 
 async fn handle(engine: &Engine, policy: OnError, event: Value) -> Value {
-    redshift::handle(engine, ResponsePolicy::new(policy), &event, None)
-        .await
-        .response
+    let outcome = redshift::handle(
+        engine,
+        ResponsePolicy::new(policy),
+        &event.to_string(),
+        None,
+    )
+    .await;
+    serde_json::to_value(&outcome.response).unwrap()
 }
 
 #[tokio::test]
