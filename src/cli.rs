@@ -273,15 +273,17 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
         .map_err(io_error(format!("cannot read {}", path.display())))?;
     let engine = args.settings.engine().await?;
     let outcome = redshift::handle(&engine, args.settings.response_policy(), &text, None).await;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let printed = if args.pretty {
-        serde_json::to_writer_pretty(&mut out, &outcome.response)
+    // Serialized as Lambda serializes it: into one buffer, written at once.
+    let mut body = if args.pretty {
+        serde_json::to_vec_pretty(&outcome.response)
     } else {
-        serde_json::to_writer(&mut out, &outcome.response)
-    };
-    printed
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
+        serde_json::to_vec(&outcome.response)
+    }
+    .map_err(std::io::Error::from)
+    .map_err(io_error("cannot print the response"))?;
+    body.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&body)
         .and_then(|()| out.flush())
         .map_err(io_error("cannot print the response"))?;
     Ok(if outcome.failure.is_some() {

@@ -453,9 +453,11 @@ pub struct Results {
 }
 
 impl Results {
-    fn with_capacity(rows: usize) -> Self {
+    /// Room for `rows` rows and `bytes` of text, reserved (not touched) up front so that
+    /// the text is never copied as it grows.
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
         Results {
-            text: String::new(),
+            text: String::with_capacity(bytes),
             ends: Vec::with_capacity(rows),
         }
     }
@@ -506,6 +508,9 @@ impl serde::Serialize for Results {
 /// Lambda's limit on a synchronous response is 6 MB (6,291,456 bytes); the default keeps a
 /// margin under it.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 6_000_000;
+
+/// The most text reserved up front for a batch's results (more grows as needed).
+const MAX_RESERVED_TEXT: usize = 8 << 20;
 
 /// How a batch's results become a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -658,7 +663,8 @@ impl ResponseBuilder {
         }
         ResponseBuilder {
             policy,
-            results: Results::with_capacity(rows),
+            // The results' text is at most the response, which is bounded.
+            results: Results::with_capacity(rows, policy.max_response_bytes.min(MAX_RESERVED_TEXT)),
             used: frame + rows * fallback_len,
             fallback,
             fallback_len,
@@ -716,14 +722,30 @@ impl ResponseBuilder {
 /// Length of `s` as a compact JSON string literal, quotes included, escaped exactly as
 /// `serde_json` writes it.
 fn json_string_len(s: &str) -> usize {
-    2 + s.len()
-        + s.bytes()
+    // Quotes and backslashes are common in JSON text and control characters rare: count
+    // the first in a loop the compiler vectorizes, and look closer only when a control
+    // character is there.
+    let mut extra = 0;
+    let mut control = false;
+    for chunk in s.as_bytes().chunks(255) {
+        let mut escapes = 0u8;
+        for &b in chunk {
+            escapes += u8::from(b == b'"') + u8::from(b == b'\\');
+            control |= b < 0x20;
+        }
+        extra += usize::from(escapes);
+    }
+    if control {
+        extra += s
+            .bytes()
             .map(|b| match b {
-                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+                0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
                 0..0x20 => 5,
                 _ => 0,
             })
-            .sum::<usize>()
+            .sum::<usize>();
+    }
+    2 + s.len() + extra
 }
 
 fn record_failure(row: usize, e: &RecordError) -> String {
@@ -745,7 +767,7 @@ mod tests {
             Some("\u{1} \u{7f} é 日本 \n\t"),
             Some("{\"_decode_error\":{\"code\":\"invalid_hex\"}}"),
         ];
-        let mut results = Results::with_capacity(rows.len());
+        let mut results = Results::with_capacity(rows.len(), 0);
         for row in &rows {
             results.push(*row).unwrap();
         }

@@ -277,3 +277,43 @@ fn payload_text_decodes_as_hex_or_base64() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+    /// The SIMD hex decoder against the `hex` crate: the same bytes for every valid text,
+    /// an error for every invalid one (odd lengths, any byte outside 0-9a-fA-F, every
+    /// position, lengths on both sides of the SIMD block sizes).
+    #[test]
+    fn hex_decoding_agrees_with_the_hex_crate(
+        text in proptest::string::string_regex(
+            "([0-9a-fA-F]{0,80}|[0-9a-fA-F]{0,70}[g-zG-Z /:@`\\x00\\xff\u{e9}][0-9a-fA-F]{0,70})"
+        ).unwrap()
+    ) {
+        let mut out = vec![0xaa; 3];
+        let ours = decode_hex_into(&text, &mut out).map(|()| out);
+        match hex::decode(&text) {
+            Ok(bytes) => proptest::prop_assert_eq!(ours.ok(), Some(bytes), "{:?}", text),
+            Err(_) => proptest::prop_assert!(ours.is_err(), "{:?} accepted", text),
+        }
+    }
+}
+
+#[test]
+fn hex_decoding_agrees_with_the_hex_crate_on_every_byte_at_every_position() {
+    // Every byte value in every position of texts 2 to 130 characters long.
+    let mut out = Vec::new();
+    for len in (2..=130).step_by(2) {
+        for pos in [0, len / 2, len - 1] {
+            for byte in 0..=255u8 {
+                let mut text = vec![b'a'; len];
+                text[pos] = byte;
+                let Ok(text) = String::from_utf8(text) else {
+                    continue;
+                };
+                let ours = decode_hex_into(&text, &mut out).map(|()| out.clone());
+                assert_eq!(ours.ok(), hex::decode(&text).ok(), "{text:?}");
+            }
+        }
+    }
+}
