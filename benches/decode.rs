@@ -20,7 +20,7 @@ use superdecode::config::Settings;
 use superdecode::decode::avro::AvroDecoder;
 use superdecode::decode::protobuf::ProtobufDecoder;
 use superdecode::decode::{DecodeContext, JsonOptions, RecordDecoder};
-use superdecode::pipeline::Call;
+use superdecode::pipeline::{Call, SchemaNames};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -144,8 +144,10 @@ fn pipeline(c: &mut Criterion) {
                     payload: Some(hex.clone().into()),
                 }),
                 [registry, schema, hex] => Some(Call::Named {
-                    registry: Some(registry.clone().into()),
-                    schema: Some(schema.clone().into()),
+                    names: Box::new(SchemaNames {
+                        registry: Some(registry.clone().into()),
+                        schema: Some(schema.clone().into()),
+                    }),
                     payload: Some(hex.clone().into()),
                 }),
                 _ => None,

@@ -39,15 +39,23 @@ pub enum Call<'a> {
     },
     /// `(registry, schema, payload)`: raw, latest version.
     Named {
-        /// The registry name.
-        registry: Option<Cow<'a, str>>,
-        /// The schema name.
-        schema: Option<Cow<'a, str>>,
+        /// The registry and schema names, boxed so that every row of a batch stays the size
+        /// of a `(stream, payload)` call.
+        names: Box<SchemaNames<'a>>,
         /// The payload, as hex or base64 text.
         payload: Option<Cow<'a, str>>,
     },
     /// A row that is SQL NULL as a whole.
     Null,
+}
+
+/// The names of a `(registry, schema, payload)` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaNames<'a> {
+    /// The registry name.
+    pub registry: Option<Cow<'a, str>>,
+    /// The schema name.
+    pub schema: Option<Cow<'a, str>>,
 }
 
 /// Per-record limits that protect a batch from hostile input.
@@ -98,6 +106,23 @@ struct Need {
     key: SchemaKey,
     /// The configured Protobuf message, for raw payloads.
     message: Option<String>,
+}
+
+/// A row's need index from pass 1, in four bytes (a 6 MB event can hold close to a
+/// million rows): `None` for a row that needs no schema or already failed.
+#[derive(Clone, Copy)]
+struct RowNeed(Option<std::num::NonZeroU32>);
+
+impl RowNeed {
+    fn new(need: Option<usize>) -> Self {
+        RowNeed(
+            need.and_then(|n| std::num::NonZeroU32::new(u32::try_from(n).ok()?.checked_add(1)?)),
+        )
+    }
+
+    fn get(self) -> Option<usize> {
+        self.0.map(|n| n.get() as usize - 1)
+    }
 }
 
 /// Longest header any wire format has: the first pass decodes only this much of each
@@ -204,11 +229,12 @@ fn origin<'c>(call: &'c Call<'_>) -> Result<Option<Origin<'c>>, RecordError> {
         Call::Stream { stream, .. } => Ok(Some(Origin::Stream(
             stream.as_deref().ok_or_else(|| missing("stream"))?,
         ))),
-        Call::Named {
-            registry, schema, ..
-        } => Ok(Some(Origin::Named {
-            registry: registry.as_deref().ok_or_else(|| missing("registry"))?,
-            schema: schema.as_deref().ok_or_else(|| missing("schema"))?,
+        Call::Named { names, .. } => Ok(Some(Origin::Named {
+            registry: names
+                .registry
+                .as_deref()
+                .ok_or_else(|| missing("registry"))?,
+            schema: names.schema.as_deref().ok_or_else(|| missing("schema"))?,
         })),
     }
 }
@@ -281,9 +307,9 @@ impl Engine {
     ) -> Result<(), BatchError> {
         // Pass 1: which schema each row needs, from its arguments and header alone.
         let mut plan = Plan::default();
-        let row_needs: Vec<Option<usize>> = calls
+        let row_needs: Vec<RowNeed> = calls
             .iter()
-            .map(|call| self.need_of(&mut plan, call, options).ok().flatten())
+            .map(|call| RowNeed::new(self.need_of(&mut plan, call, options).ok().flatten()))
             .collect();
         let needs = plan.needs;
         // Registry work, once per distinct schema.
@@ -308,7 +334,7 @@ impl Engine {
                     continue;
                 }
             };
-            let Some(need) = need else {
+            let Some(need) = need.get() else {
                 // Pass 1 reads the same header from the same bytes, so a row it could not
                 // place has already failed above.
                 emit(Some(Err(RecordError::new(

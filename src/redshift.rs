@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::PayloadEncoding;
-use crate::pipeline::{BatchOptions, Call, Engine, RowView};
+use crate::pipeline::{BatchOptions, Call, Engine, RowView, SchemaNames};
 
 /// What a record error becomes in a Redshift response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -197,8 +197,10 @@ fn call_of<'a>(args: [Option<Cow<'a, str>>; 3], n: usize) -> Result<Call<'a>, us
             payload: next(),
         }),
         3 => Ok(Call::Named {
-            registry: next(),
-            schema: next(),
+            names: Box::new(SchemaNames {
+                registry: next(),
+                schema: next(),
+            }),
             payload: next(),
         }),
         n => Err(n),
