@@ -19,6 +19,8 @@ export PATH="$PWD/$venv/bin:$PATH"
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# Docs in step with the code: a broken intra-doc link or stray HTML tag fails here.
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 
 echo "== deployment template"
 cfn-lint template.yaml

@@ -25,7 +25,7 @@ use crate::streams::{StreamOverride, Streams};
 /// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceSettings {
-    /// Local schema directory (DIR/<registry>/<schema>/<version>.avsc|.proto|.json). Without
+    /// Local schema directory (`DIR/<registry>/<schema>/<version>.avsc|.proto|.json`). Without
     /// it, schemas come from the AWS Glue Schema Registry.
     #[arg(long, env = "SUPERDECODE_SCHEMAS", value_name = "DIR")]
     pub schemas: Option<PathBuf>,

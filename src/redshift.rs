@@ -6,6 +6,11 @@
 //! string or `null` per row, in order, or `{"success":false,"error_msg":"..."}`, which
 //! fails the query or refresh. Failure is reserved for malformed events, environment
 //! errors, and record errors under `SUPERDECODE_ON_ERROR=fail`.
+//!
+//! The event is read from its text without a JSON tree ([`parse_event`]): each row's
+//! arguments borrow from the text, so a batch of thousands of payloads costs no copy of
+//! them. The results are kept end to end in one buffer ([`Results`]) and escaped once,
+//! when the [`Response`] is serialized (by the Lambda runtime, or by `invoke`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

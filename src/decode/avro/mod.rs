@@ -1,7 +1,7 @@
 //! Avro binary → JSON text.
 //!
 //! [`AvroDecoder::new`] parses the writer schema with `apache-avro` and compiles it into a
-//! node tree ([`tree`]); that happens once per schema version, in the schema cache.
+//! node tree (the private `tree` module); that happens once per schema version, in the schema cache.
 //! [`AvroDecoder::decode`] then walks the tree over one record's bytes and appends JSON text
 //! directly, with no intermediate value. The mapping:
 //!
