@@ -320,7 +320,29 @@ impl<'b> Scan<'b> {
     fn of(&self, plan: &MessagePlan, index: u32) -> &[Occurrence<'b>] {
         let start = self.occurrences.partition_point(|o| o.field < index);
         let end = self.occurrences.partition_point(|o| o.field <= index);
-        let all = &self.occurrences[start..end];
+        self.counted(plan, index, &self.occurrences[start..end])
+    }
+
+    /// [`Scan::of`] for fields asked for in increasing index order: `cursor` (from 0)
+    /// carries the position from one call to the next, so that writing a message's fields
+    /// is one pass over its occurrences rather than two searches per declared field.
+    fn of_next(&self, plan: &MessagePlan, index: u32, cursor: &mut usize) -> &[Occurrence<'b>] {
+        let rest = self.occurrences.get(*cursor..).unwrap_or_default();
+        let skipped = rest.iter().take_while(|o| o.field < index).count();
+        let rest = rest.get(skipped..).unwrap_or_default();
+        let all = &rest[..rest.iter().take_while(|o| o.field == index).count()];
+        *cursor += skipped + all.len();
+        self.counted(plan, index, all)
+    }
+
+    /// Of `all` the occurrences of field `index`, those that count: all of them, but for a
+    /// oneof member only those since it became the set one.
+    fn counted<'s>(
+        &self,
+        plan: &MessagePlan,
+        index: u32,
+        all: &'s [Occurrence<'b>],
+    ) -> &'s [Occurrence<'b>] {
         match plan.fields.get(index as usize).and_then(|f| f.oneof) {
             None => all,
             Some(o) => match self.oneofs.get(o as usize) {
@@ -692,8 +714,12 @@ impl<'a> Decoder<'a> {
                 seq = seq.saturating_add(1);
             }
         }
-        // Stable: wire order is kept within each field.
-        occurrences.sort_by_key(|o| o.field);
+        // Stable: wire order is kept within each field. Writers emit fields in number
+        // order, so the occurrences are usually sorted already (and a stable sort of many
+        // would allocate).
+        if !occurrences.is_sorted_by_key(|o| o.field) {
+            occurrences.sort_by_key(|o| o.field);
+        }
         Ok(Scan {
             occurrences,
             oneofs,
@@ -709,8 +735,9 @@ impl<'a> Decoder<'a> {
         depth: usize,
     ) -> Result<(), RecordError> {
         let emit_defaults = self.plan.options.protobuf.defaults == PresenceDefaults::Emit;
+        let mut cursor = 0;
         for (index, field) in plan.fields.iter().enumerate() {
-            let occurrences = scan.of(plan, index as u32);
+            let occurrences = scan.of_next(plan, index as u32, &mut cursor);
             if occurrences.is_empty() && (field.presence || !emit_defaults) {
                 continue;
             }
