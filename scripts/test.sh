@@ -44,3 +44,7 @@ export SUPERDECODE_RANDOM_PROTO3=$scratch/random_proto3.json
 
 echo "== tests"
 cargo test --locked
+
+echo "== benchmark scripts still agree with superdecode (answers only: 40 rows, one run each)"
+python bench/versus_python.py --rows 40 --repeat 1 --binary target/debug/superdecode > /dev/null
+echo "bench/versus_python.py: every handler gives every row superdecode's value"
