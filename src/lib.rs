@@ -21,6 +21,9 @@
 //! new data format, wire format or registry source touches.
 
 #![warn(missing_docs)]
+// No unsafe code of our own: the decoders are memory-safe by construction, which is also why
+// the long fuzz campaigns may run without a sanitizer (docs/fuzzing.md).
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod config;

@@ -1,6 +1,8 @@
 //! `superdecode`: a Lambda function when the Lambda runtime API is present, otherwise a
 //! command-line tool.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 #[tokio::main]
