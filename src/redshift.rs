@@ -109,7 +109,7 @@ pub enum RowError {
 /// the event, [`parse_event_value`] reads it again to say exactly why (malformed events
 /// are rare, and their message must be precise).
 pub fn parse_event(text: &str) -> Result<(BatchInfo, Vec<Call<'_>>), EventError> {
-    if let Ok(event) = serde_json::from_str::<BorrowedEvent>(text) {
+    if let Ok(event) = BorrowedEvent::read(text) {
         let rows = event.calls.len();
         match event.num_records {
             None | Some(Value::Null) => return Ok((event.info, event.calls)),
@@ -220,9 +220,34 @@ struct BorrowedEvent<'a> {
     calls: Vec<Call<'a>>,
 }
 
-impl<'de> serde::Deserialize<'de> for BorrowedEvent<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EventVisitor;
+impl<'a> BorrowedEvent<'a> {
+    fn read(text: &'a str) -> serde_json::Result<Self> {
+        use serde::de::DeserializeSeed;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        // Every row takes at least three characters (`[],`): the most rows to reserve.
+        let seed = EventSeed {
+            max_rows: text.len() as u64 / 3,
+        };
+        let event = seed.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(event)
+    }
+}
+
+/// Reads a [`BorrowedEvent`] from an event text of at most `max_rows` rows.
+struct EventSeed {
+    max_rows: u64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for EventSeed {
+    type Value = BorrowedEvent<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        struct EventVisitor {
+            max_rows: u64,
+        }
         impl<'de> serde::de::Visitor<'de> for EventVisitor {
             type Value = BorrowedEvent<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -246,9 +271,15 @@ impl<'de> serde::Deserialize<'de> for BorrowedEvent<'de> {
                         "query_id" => info.query_id = map.next_value::<Value>()?.as_i64(),
                         "num_records" => num_records = Some(map.next_value::<Value>()?),
                         "arguments" => {
-                            // Redshift sends num_records first: size the rows once.
-                            let hint = num_records.as_ref().and_then(Value::as_u64);
-                            calls = Some(map.next_value_seed(Rows { hint })?);
+                            // Redshift sends num_records first: size the rows once, but
+                            // never past what the text can hold.
+                            let capacity = num_records
+                                .as_ref()
+                                .and_then(Value::as_u64)
+                                .map_or(0, |n| n.min(self.max_rows));
+                            calls = Some(map.next_value_seed(Rows {
+                                capacity: usize::try_from(capacity).unwrap_or(0),
+                            })?);
                         }
                         _ => {
                             map.next_value::<Value>()?;
@@ -263,7 +294,9 @@ impl<'de> serde::Deserialize<'de> for BorrowedEvent<'de> {
                 })
             }
         }
-        deserializer.deserialize_map(EventVisitor)
+        deserializer.deserialize_map(EventVisitor {
+            max_rows: self.max_rows,
+        })
     }
 }
 
@@ -301,9 +334,9 @@ impl<'de> serde::Deserialize<'de> for Text<'de> {
 
 /// The `arguments` array, read into calls.
 struct Rows {
-    /// `num_records`, when it came first: the capacity to reserve, bounded by what the
-    /// rest of the text can hold.
-    hint: Option<u64>,
+    /// Rows to reserve: `num_records` when it came first, bounded by what the text can
+    /// hold, so that a hostile count reserves nothing the event could not fill.
+    capacity: usize,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Rows {
@@ -322,19 +355,13 @@ impl<'de> serde::de::Visitor<'de> for Rows {
         f.write_str("an array of rows")
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // A hostile num_records must not reserve memory: cap the hint well below
-        // any real batch's memory (rows past it grow the vector as usual).
-        let hint = self.hint.map_or(0, |n| n.min(MAX_RESERVED_ROWS) as usize);
-        let mut calls = Vec::with_capacity(hint);
+        let mut calls = Vec::with_capacity(self.capacity);
         while let Some(call) = seq.next_element::<BorrowedCall>()? {
             calls.push(call.0);
         }
         Ok(calls)
     }
 }
-
-/// Rows reserved ahead from `num_records`: a 6 MB event holds at most about a million.
-const MAX_RESERVED_ROWS: u64 = 1 << 20;
 
 /// One row: NULL, or an array of one to three strings or NULLs.
 struct BorrowedCall<'a>(Call<'a>);
