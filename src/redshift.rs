@@ -109,14 +109,10 @@ pub enum RowError {
 /// the event, [`parse_event_value`] reads it again to say exactly why (malformed events
 /// are rare, and their message must be precise).
 pub fn parse_event(text: &str) -> Result<(BatchInfo, Vec<Call<'_>>), EventError> {
-    if let Ok(event) = BorrowedEvent::read(text) {
-        let rows = event.calls.len();
-        match event.num_records {
-            None | Some(Value::Null) => return Ok((event.info, event.calls)),
-            Some(n) if n.as_u64() == Some(rows as u64) => return Ok((event.info, event.calls)),
-            // The reference below builds the same error.
-            Some(_) => {}
-        }
+    if let Ok(event) = BorrowedEvent::read(text)
+        && count_agrees(event.num_records.as_ref(), event.calls.len())
+    {
+        return Ok((event.info, event.calls));
     }
     let event: Value =
         serde_json::from_str(text).map_err(|e| EventError::NotJson(e.to_string()))?;
@@ -145,15 +141,13 @@ pub fn parse_event_value(event: &Value) -> Result<(BatchInfo, Vec<Call<'static>>
         Some(other) => return Err(EventError::ArgumentsNotArray(type_name(other))),
         None => return Err(EventError::MissingArguments),
     };
-    match object.get("num_records") {
-        None | Some(Value::Null) => {}
-        Some(n) if n.as_u64() == Some(rows.len() as u64) => {}
-        Some(n) => {
-            return Err(EventError::RecordCount {
-                num_records: n.to_string(),
-                rows: rows.len(),
-            });
-        }
+    if let Some(n) = object.get("num_records")
+        && !count_agrees(Some(n), rows.len())
+    {
+        return Err(EventError::RecordCount {
+            num_records: n.to_string(),
+            rows: rows.len(),
+        });
     }
     let calls = rows
         .iter()
@@ -161,6 +155,15 @@ pub fn parse_event_value(event: &Value) -> Result<(BatchInfo, Vec<Call<'static>>
         .map(|(index, row)| parse_row(row).map_err(|source| EventError::Row { index, source }))
         .collect::<Result<_, _>>()?;
     Ok((info, calls))
+}
+
+/// Whether `num_records` (optional: direct test invokes leave it out) agrees with the
+/// number of rows.
+fn count_agrees(num_records: Option<&Value>, rows: usize) -> bool {
+    match num_records {
+        None | Some(Value::Null) => true,
+        Some(n) => n.as_u64() == Some(rows as u64),
+    }
 }
 
 fn parse_row(row: &Value) -> Result<Call<'static>, RowError> {

@@ -364,11 +364,10 @@ impl PayloadEncoding {
                 let head = &mut head[..prefix.len() / 2];
                 // Pass 2 decodes the whole text and words its error; here any invalid
                 // prefix is enough to fail the row.
-                faster_hex::hex_decode(prefix.as_bytes(), head)
-                    .map_err(|_| {
-                        RecordError::new(ErrorCode::InvalidHex, "invalid hex in the header")
-                    })
-                    .map(|head| &*head)
+                hex_to_slice(prefix, head).map_err(|_| {
+                    RecordError::new(ErrorCode::InvalidHex, "invalid hex in the header")
+                })?;
+                Ok(head)
             }
             PayloadEncoding::Base64 => {
                 use base64::Engine as _;
@@ -396,15 +395,20 @@ pub fn decode_hex_into(text: &str, out: &mut Vec<u8>) -> Result<(), RecordError>
         return Err(hex_error(text, hex::FromHexError::OddLength));
     }
     out.resize(text.len() / 2, 0);
-    if faster_hex::hex_decode(text.as_bytes(), out).is_ok() {
-        return Ok(());
-    }
-    // Invalid hex (or a disagreement, which the tests rule out): the `hex` crate decides
-    // and says where the text goes wrong.
-    hex::decode_to_slice(text, out).map_err(|e| {
+    hex_to_slice(text, out).map_err(|e| {
         out.clear();
         hex_error(text, e)
     })
+}
+
+/// Decodes hex text into `out`, exactly `text.len() / 2` bytes: the one hex decoder of
+/// the crate. The SIMD decoder does the work; on invalid text (or a disagreement, which
+/// the tests rule out) the `hex` crate decides and says where the text goes wrong.
+fn hex_to_slice(text: &str, out: &mut [u8]) -> Result<(), hex::FromHexError> {
+    if faster_hex::hex_decode(text.as_bytes(), out).is_ok() {
+        return Ok(());
+    }
+    hex::decode_to_slice(text, out)
 }
 
 fn hex_error(text: &str, e: hex::FromHexError) -> RecordError {
