@@ -91,12 +91,10 @@ def protobuf_module(schemas, out_dir):
     return module
 
 
-def protobuf(schemas, out_dir=None):
-    import tempfile
-
+def protobuf(schemas, out_dir):
     from google.protobuf.json_format import MessageToJson
 
-    module = protobuf_module(schemas, out_dir or tempfile.mkdtemp())
+    module = protobuf_module(schemas, out_dir)
     order = module.Order
 
     def handler(event):
@@ -114,10 +112,14 @@ HANDLERS = {"aws-sample": aws_sample, "fastavro-orjson": fastavro_orjson, "proto
 
 
 def main():
+    import tempfile
+
     name, schemas, event = sys.argv[1:4]
-    handler = HANDLERS[name](schemas)
-    sys.stdout.write(handler(json.loads(Path(event).read_text())))
-    sys.stdout.write("\n")
+    with tempfile.TemporaryDirectory() as scratch:  # protobuf's generated module
+        factory = HANDLERS[name]
+        handler = factory(schemas, scratch) if factory is protobuf else factory(schemas)
+        sys.stdout.write(handler(json.loads(Path(event).read_text())))
+        sys.stdout.write("\n")
 
 
 if __name__ == "__main__":
