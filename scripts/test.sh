@@ -36,7 +36,14 @@ python tests/fixtures/generate.py "$scratch" 2> "$scratch/generate.log" > /dev/n
 diff -r tests/fixtures/schemas "$scratch/tests/fixtures/schemas"
 diff tests/fixtures/cases.json "$scratch/tests/fixtures/cases.json"
 diff -r samples "$scratch/samples"
-echo "fixtures and samples match their generator"
+python tests/fixtures/evolution.py "$scratch" 2> "$scratch/evolution.log" || {
+  cat "$scratch/evolution.log"
+  exit 1
+}
+diff -r tests/fixtures/evolution/schemas "$scratch/tests/fixtures/evolution/schemas"
+diff tests/fixtures/evolution/cases.json "$scratch/tests/fixtures/evolution/cases.json"
+diff tests/fixtures/evolution/streams.json "$scratch/tests/fixtures/evolution/streams.json"
+echo "fixtures and samples match their generators"
 
 echo "== random Protobuf messages from Google's Python runtime (tests/protobuf_random.rs)"
 python tests/fixtures/random_proto3.py "$(scripts/protobuf-src.sh)" "$scratch/random_proto3.json" 1500

@@ -20,7 +20,7 @@ use crate::pipeline::{Engine, Limits};
 use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::local::LocalSource;
 use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
-use crate::streams::{StreamOverride, Streams};
+use crate::streams::{ReadAs, StreamOverride, Streams};
 
 /// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
@@ -79,6 +79,17 @@ pub struct DecodeSettings {
     /// "message": "shop.Click"}}.
     #[arg(long, env = "SUPERDECODE_STREAMS", value_name = "JSON|FILE")]
     pub streams: Option<String>,
+
+    /// The shape records are written in: `writer` (each record as its writer's schema
+    /// version has it), `latest` (every record resolved to its schema's newest version),
+    /// or a version number. Streams may override it.
+    #[arg(
+        long,
+        env = "SUPERDECODE_READER",
+        default_value = "writer",
+        value_name = "writer|latest|N"
+    )]
+    pub reader: ReadAs,
 
     /// Seconds a `latest` schema lookup is cached.
     #[arg(long, env = "SUPERDECODE_LATEST_TTL_SECS", default_value_t = crate::schema::DEFAULT_LATEST_TTL_SECS)]
@@ -211,7 +222,7 @@ impl DecodeSettings {
         };
         serde_json::from_str(&text).map_err(|e| {
             BatchError::new(format!(
-                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\"}}}}"
+                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\", \"reader\", \"writer\"}}}}"
             ))
         })
     }
@@ -231,7 +242,8 @@ impl DecodeSettings {
         );
         Ok(Engine::new(
             cache,
-            Streams::new(self.source.registry.clone(), self.stream_overrides()?),
+            Streams::new(self.source.registry.clone(), self.stream_overrides()?)
+                .with_reader(self.reader),
             Limits {
                 max_result_bytes: self.max_result_bytes,
                 max_inflated_bytes: self.max_inflated_bytes,

@@ -52,6 +52,10 @@ pub enum ErrorCode {
     NestingTooDeep,
     /// The row's result did not fit in the response under Lambda's response-size limit.
     ResponseTooLarge,
+    /// The record's writer schema does not resolve to the configured reader schema (a
+    /// field without a default, a type that does not promote, an enum symbol or union
+    /// branch the reader lacks).
+    SchemaIncompatible,
 }
 
 impl ErrorCode {
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::NestingTooDeep => "nesting_too_deep",
             ErrorCode::ResponseTooLarge => "response_too_large",
+            ErrorCode::SchemaIncompatible => "schema_incompatible",
         }
     }
 }

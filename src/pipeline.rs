@@ -19,7 +19,7 @@ use crate::decode::DecodeContext;
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
-use crate::streams::{Binding, Streams};
+use crate::streams::{Binding, MAX_INFERRED_VERSIONS, ReadAs, Streams};
 
 /// One row of a batch, by call shape. Its texts borrow from the event where they can
 /// (a JSON string without escapes), so that reading a batch copies no payload.
@@ -106,6 +106,27 @@ struct Need {
     key: SchemaKey,
     /// The configured Protobuf message, for raw payloads.
     message: Option<String>,
+    /// The shape the records are written in.
+    reader: ReadAs,
+    /// Raw payloads whose writer version is inferred, from `key`'s version down.
+    infer_writer: bool,
+}
+
+/// What decodes the rows of one need, settled before the rows are decoded.
+enum Target {
+    /// One writer version; `decoder` is the writer's own, or the writer's resolved to the
+    /// reader version.
+    One {
+        writer: Arc<CompiledSchema>,
+        decoder: Arc<CompiledSchema>,
+    },
+    /// The source answered that it has no such schema (an unknown ID).
+    NotFound,
+    /// The writer version does not resolve to the reader version.
+    Incompatible(RecordError),
+    /// Raw records whose writer version is inferred: each candidate version, newest
+    /// first, with its decoder in the reader's shape (or why it has none).
+    Infer(Vec<(u32, Result<Arc<CompiledSchema>, RecordError>)>),
 }
 
 /// A row's need index from pass 1, in four bytes (a 6 MB event can hold close to a
@@ -153,7 +174,7 @@ enum Origin<'c> {
 struct Plan<'c> {
     /// A binding, and the need of its raw payloads once one appears.
     bindings: HashMap<Origin<'c>, (Binding, Option<usize>)>,
-    ids: HashMap<SchemaId, usize>,
+    ids: HashMap<(SchemaId, ReadAs), usize>,
     needs: Vec<Need>,
 }
 
@@ -171,6 +192,8 @@ impl<'c> Plan<'c> {
                         version: VersionPin::Latest,
                         framing: Framing::Fixed(WireFormat::Raw),
                         message: None,
+                        reader: streams.default_reader(),
+                        infer_writer: false,
                     },
                 };
                 (binding, None)
@@ -196,6 +219,8 @@ impl<'c> Plan<'c> {
                 version: binding.version,
             },
             message: binding.message,
+            reader: binding.reader,
+            infer_writer: binding.infer_writer,
         });
         if let Some(entry) = self.bindings.get_mut(&origin) {
             entry.1 = Some(need);
@@ -203,15 +228,18 @@ impl<'c> Plan<'c> {
         need
     }
 
-    fn id_need(&mut self, id: SchemaId) -> usize {
-        if let Some(need) = self.ids.get(&id) {
+    /// The need of a framed payload with `id`, read in `reader`'s shape.
+    fn id_need(&mut self, id: SchemaId, reader: ReadAs) -> usize {
+        if let Some(need) = self.ids.get(&(id, reader)) {
             return *need;
         }
         let need = self.push(Need {
             key: SchemaKey::Id(id),
             message: None,
+            reader,
+            infer_writer: false,
         });
-        self.ids.insert(id, need);
+        self.ids.insert((id, reader), need);
         need
     }
 }
@@ -314,6 +342,8 @@ impl Engine {
         let needs = plan.needs;
         // Registry work, once per distinct schema.
         let lookups = before_deadline(deadline, self.resolve_all(&needs)).await??;
+        let targets = before_deadline(deadline, self.targets(&needs, lookups)).await??;
+        let mut inferred: HashMap<(usize, u32), u64> = HashMap::new();
         // Pass 2: decode row by row.
         let mut scratch = Scratch::default();
         let mut refetched: HashMap<usize, Option<Arc<CompiledSchema>>> = HashMap::new();
@@ -343,9 +373,10 @@ impl Engine {
                 ))))?;
                 continue;
             };
-            let schema = match &lookups[need] {
-                Lookup::Found(schema) => schema,
-                Lookup::NotFound => {
+            let message = needs[need].message.as_deref();
+            let (writer, decoder) = match &targets[need] {
+                Target::One { writer, decoder } => (writer, decoder),
+                Target::NotFound => {
                     emit(Some(Err(RecordError::new(
                         ErrorCode::SchemaNotFound,
                         format!(
@@ -356,9 +387,22 @@ impl Engine {
                     ))))?;
                     continue;
                 }
+                Target::Incompatible(e) => {
+                    emit(Some(Err(e.clone())))?;
+                    continue;
+                }
+                Target::Infer(candidates) => {
+                    match self.decode_inferred(candidates, &header, message, &mut scratch) {
+                        Ok(version) => {
+                            *inferred.entry((need, version)).or_default() += 1;
+                            emit(Some(Ok(&scratch.out)))?;
+                        }
+                        Err(e) => emit(Some(Err(e)))?,
+                    }
+                    continue;
+                }
             };
-            let message = needs[need].message.as_deref();
-            let mut result = self.decode_one(schema, &header, message, &mut scratch);
+            let mut result = self.decode_one(decoder, &header, message, &mut scratch);
             // A raw record that does not decode against the cached latest may have been
             // written with a version the producer registered since: refetch that latest
             // once (the cache rate-limits this per key) and decode the record again.
@@ -369,10 +413,18 @@ impl Engine {
                     Some(fresh) => fresh.clone(),
                     None => {
                         let key = &needs[need].key;
-                        let fresh =
-                            before_deadline(deadline, self.schemas.refetch_latest(key, schema))
-                                .await?
-                                .map_err(|e| BatchError::new(format!("refreshing {key}: {e}")))?;
+                        let refresh = async {
+                            let Some(fresh) = self.schemas.refetch_latest(key, writer).await?
+                            else {
+                                return Ok(None);
+                            };
+                            Ok::<_, BatchError>(
+                                self.decoder_for(&fresh, needs[need].reader).await?.ok(),
+                            )
+                        };
+                        let fresh = before_deadline(deadline, refresh)
+                            .await?
+                            .map_err(|e| BatchError::new(format!("refreshing {key}: {e}")))?;
                         refetched.insert(need, fresh.clone());
                         fresh
                     }
@@ -386,7 +438,141 @@ impl Engine {
                 Err(e) => emit(Some(Err(e)))?,
             }
         }
+        if !inferred.is_empty() {
+            let mut counts: Vec<String> = inferred
+                .iter()
+                .map(|((need, version), rows)| {
+                    format!("{} as version {version}: {rows}", needs[*need].key)
+                })
+                .collect();
+            counts.sort();
+            tracing::info!(inferred = %counts.join("; "), "writer versions inferred for raw records");
+        }
         Ok(())
+    }
+
+    /// Settles what decodes each need's rows: the writer's decoder, or the writer resolved
+    /// to the need's reader version, or for inferred writers every candidate version.
+    async fn targets(
+        &self,
+        needs: &[Need],
+        lookups: Vec<Lookup>,
+    ) -> Result<Vec<Target>, BatchError> {
+        let targets = needs.iter().zip(lookups).map(|(need, lookup)| async move {
+            let Lookup::Found(writer) = lookup else {
+                return Ok(Target::NotFound);
+            };
+            if need.infer_writer {
+                let newest = writer.version;
+                let oldest = newest.saturating_sub(MAX_INFERRED_VERSIONS - 1).max(1);
+                let mut candidates = Vec::new();
+                for version in (oldest..=newest).rev() {
+                    let candidate = if version == newest {
+                        Arc::clone(&writer)
+                    } else {
+                        let key = SchemaKey::Named {
+                            registry: writer.registry.clone(),
+                            schema: writer.schema.clone(),
+                            version: VersionPin::Number(version),
+                        };
+                        match self.schemas.lookup(&key).await {
+                            Ok(Lookup::Found(found)) => found,
+                            // A deleted version cannot have written the record.
+                            Ok(Lookup::NotFound) => continue,
+                            Err(e) => {
+                                return Err(BatchError::new(format!("looking up {key}: {e}")));
+                            }
+                        }
+                    };
+                    candidates.push((version, self.decoder_for(&candidate, need.reader).await?));
+                }
+                return Ok(Target::Infer(candidates));
+            }
+            Ok(match self.decoder_for(&writer, need.reader).await? {
+                Ok(decoder) => Target::One { writer, decoder },
+                Err(e) => Target::Incompatible(e),
+            })
+        });
+        futures::future::join_all(targets)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// The decoder of `writer`'s records in `reader`'s shape. `Err` (the batch fails) when
+    /// the registry cannot answer, or has no such reader version: a configuration error.
+    async fn decoder_for(
+        &self,
+        writer: &Arc<CompiledSchema>,
+        reader: ReadAs,
+    ) -> Result<Result<Arc<CompiledSchema>, RecordError>, BatchError> {
+        let ReadAs::Reader(version) = reader else {
+            return Ok(Ok(Arc::clone(writer)));
+        };
+        let key = SchemaKey::Named {
+            registry: writer.registry.clone(),
+            schema: writer.schema.clone(),
+            version,
+        };
+        match self.schemas.lookup(&key).await {
+            Ok(Lookup::Found(reader)) => Ok(self.schemas.resolution(writer, &reader).await),
+            Ok(Lookup::NotFound) => Err(BatchError::new(format!(
+                "the reader, {key}, does not exist in the {}",
+                self.schemas.source_description()
+            ))),
+            Err(e) => Err(BatchError::new(format!("looking up the reader {key}: {e}"))),
+        }
+    }
+
+    /// Decodes a raw record with the first candidate writer version (newest first) that
+    /// reads it exactly, and returns that version. When none does, the newest version's
+    /// error says why.
+    fn decode_inferred(
+        &self,
+        candidates: &[(u32, Result<Arc<CompiledSchema>, RecordError>)],
+        header: &Header,
+        message: Option<&str>,
+        scratch: &mut Scratch,
+    ) -> Result<u32, RecordError> {
+        let mut newest_error: Option<RecordError> = None;
+        for (version, decoder) in candidates {
+            let attempt = match decoder {
+                Ok(decoder) => self.decode_one(decoder, header, message, scratch),
+                Err(e) => Err(e.clone()),
+            };
+            match attempt {
+                Ok(()) => return Ok(*version),
+                // Limits hold whichever version wrote the record.
+                Err(e)
+                    if matches!(
+                        e.code,
+                        ErrorCode::ResultTooLarge | ErrorCode::NestingTooDeep
+                    ) =>
+                {
+                    return Err(e);
+                }
+                Err(e) => {
+                    newest_error.get_or_insert(e);
+                }
+            }
+        }
+        let versions = match (candidates.first(), candidates.last()) {
+            (Some((newest, _)), Some((oldest, _))) => format!("versions {newest} down to {oldest}"),
+            _ => "no version".to_owned(),
+        };
+        Err(match newest_error {
+            Some(e) => RecordError::new(
+                e.code,
+                format!(
+                    "no writer version reads this record exactly ({versions} tried); the newest says: {}",
+                    e.message
+                ),
+            ),
+            None => RecordError::new(
+                ErrorCode::SchemaNotFound,
+                "the schema has no version to infer from",
+            ),
+        })
     }
 
     /// Pass 1 for one call: the index of the schema need of its payload, from the call's
@@ -402,13 +588,15 @@ impl Engine {
             return Ok(None);
         };
         let origin = origin(call)?;
-        let configured = origin.map(|o| plan.binding(&self.streams, o).framing);
+        let binding = origin.map(|o| plan.binding(&self.streams, o));
+        let configured = binding.map(|b| b.framing);
+        let reader = binding.map_or(self.streams.default_reader(), |b| b.reader);
         let framing = options.framing_for(configured);
         let mut head = [0u8; MAX_HEADER_BYTES];
         let head = options.encoding.decode_prefix(text, &mut head)?;
         let header = frame::read_header(head, framing)?;
         Ok(Some(match (header.schema_id, origin) {
-            (Some(id), _) => plan.id_need(id),
+            (Some(id), _) => plan.id_need(id, reader),
             (None, Some(origin)) => plan.raw_need(origin),
             (None, None) => return Err(raw_without_name()),
         }))

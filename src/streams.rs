@@ -1,7 +1,8 @@
 //! Stream bindings: which schema, version, framing and Protobuf message a stream's records
-//! are read with. By convention a stream reads the schema of the same name, latest
-//! version, in the default registry, as raw payloads; `SUPERDECODE_STREAMS` overrides any
-//! of that per stream.
+//! are read with, and in which version's shape they are written. By convention a stream
+//! reads the schema of the same name, latest version, in the default registry, as raw
+//! payloads, each record in its writer's shape; `SUPERDECODE_STREAMS` overrides any of
+//! that per stream, and `SUPERDECODE_READER` sets the shape for every stream.
 
 use std::collections::HashMap;
 
@@ -21,7 +22,73 @@ pub struct Binding {
     pub framing: Framing,
     /// The Protobuf message of raw payloads (default: the file's first message).
     pub message: Option<String>,
+    /// Which version's shape records are written in.
+    pub reader: ReadAs,
+    /// Raw payloads: find each record's writer version by trying the versions newest
+    /// first, instead of assuming `version`.
+    pub infer_writer: bool,
 }
+
+/// Which version's shape records are written in: their writer's, or one reader version
+/// that every writer version is resolved to (Avro's schema resolution; Protobuf's field
+/// numbers), so that every row of a view has one shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum ReadAs {
+    /// Each record in the shape of the schema version it was written with.
+    #[default]
+    Writer,
+    /// Every record in the shape of this version of its schema.
+    Reader(VersionPin),
+}
+
+impl std::str::FromStr for ReadAs {
+    type Err = String;
+
+    /// `writer`, `latest`, or a version number.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "writer" => Ok(ReadAs::Writer),
+            "latest" => Ok(ReadAs::Reader(VersionPin::Latest)),
+            number => number
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| ReadAs::Reader(VersionPin::Number(n)))
+                .ok_or_else(|| {
+                    format!("expected `writer`, `latest` or a version number, not `{text}`")
+                }),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReadAs {
+    /// `"writer"`, `"latest"`, or a version number (as a number or a string).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Number(u32),
+            Name(String),
+        }
+        let text = match Text::deserialize(deserializer)? {
+            Text::Number(n) => n.to_string(),
+            Text::Name(name) => name,
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// How a raw stream's writer version is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterVersion {
+    /// Try the schema's versions newest first (up to [`MAX_INFERRED_VERSIONS`]), and take
+    /// the first that reads the record exactly, with no error and no byte left over.
+    Infer,
+}
+
+/// How many versions, newest first, `writer: "infer"` tries.
+pub const MAX_INFERRED_VERSIONS: u32 = 16;
 
 /// What a stream's configuration may override; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -38,6 +105,12 @@ pub struct StreamOverride {
     /// Protobuf message of raw payloads, full name or relative to the file's package
     /// (default: the first message declared in the file).
     pub message: Option<String>,
+    /// The shape records are written in: `"writer"`, `"latest"` or a version number
+    /// (default: the `SUPERDECODE_READER` setting).
+    pub reader: Option<ReadAs>,
+    /// `"infer"`: a raw record's writer version is the newest that reads it exactly
+    /// (default: the configured `version`).
+    pub writer: Option<WriterVersion>,
 }
 
 /// Per-stream schema bindings. By convention a stream reads the schema of the same name,
@@ -45,6 +118,7 @@ pub struct StreamOverride {
 #[derive(Debug, Clone)]
 pub struct Streams {
     default_registry: String,
+    default_reader: ReadAs,
     overrides: HashMap<String, StreamOverride>,
 }
 
@@ -53,8 +127,21 @@ impl Streams {
     pub fn new(default_registry: String, overrides: HashMap<String, StreamOverride>) -> Self {
         Streams {
             default_registry,
+            default_reader: ReadAs::Writer,
             overrides,
         }
+    }
+
+    /// The bindings with `reader` for streams that do not override it, and for calls
+    /// without a stream.
+    pub fn with_reader(mut self, reader: ReadAs) -> Self {
+        self.default_reader = reader;
+        self
+    }
+
+    /// The shape of records of calls without a stream.
+    pub fn default_reader(&self) -> ReadAs {
+        self.default_reader
     }
 
     /// The framing of `stream`'s payloads.
@@ -76,6 +163,8 @@ impl Streams {
             version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
             framing: self.framing(stream),
             message: over.message,
+            reader: over.reader.unwrap_or(self.default_reader),
+            infer_writer: over.writer == Some(WriterVersion::Infer),
         }
     }
 }

@@ -34,7 +34,14 @@ struct Format {
     extension: &'static str,
     decoder: Compiler<dyn RecordDecoder>,
     encoder: Compiler<dyn RecordEncoder>,
+    /// How records written with one schema version decode in the shape of another;
+    /// `None` for a format whose records carry their own shape (JSON).
+    resolver: Option<Resolver>,
 }
+
+/// Compiles (writer schema text, reader schema text) into a decoder of the writer's
+/// records that writes the reader's shape.
+type Resolver = fn(&str, &str, &JsonOptions) -> Result<Box<dyn RecordDecoder>, CompileError>;
 
 /// Compiles schema text, under the mapping options, into a decoder or an encoder.
 type Compiler<T> = fn(&str, &JsonOptions) -> Result<Box<T>, CompileError>;
@@ -50,6 +57,11 @@ impl DataFormat {
                 extension: "avsc",
                 decoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
                 encoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+                resolver: Some(|writer, reader, options| {
+                    Ok(Box::new(avro::AvroDecoder::resolving(
+                        writer, reader, options,
+                    )?))
+                }),
             },
             DataFormat::Protobuf => Format {
                 registry_name: "PROTOBUF",
@@ -60,12 +72,18 @@ impl DataFormat {
                 encoder: |text, options| {
                     Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?))
                 },
+                resolver: Some(|writer, reader, options| {
+                    Ok(Box::new(protobuf::ResolvingDecoder::new(
+                        writer, reader, options,
+                    )?))
+                }),
             },
             DataFormat::Json => Format {
                 registry_name: "JSON",
                 extension: "json",
                 decoder: |_, _| Ok(Box::new(json::JsonDecoder)),
                 encoder: |_, _| Ok(Box::new(json::JsonDecoder)),
+                resolver: None,
             },
         }
     }
@@ -263,6 +281,21 @@ pub fn compile(
     options: &JsonOptions,
 ) -> Result<Box<dyn RecordDecoder>, CompileError> {
     (format.registration().decoder)(definition, options)
+}
+
+/// Builds the decoder of records written with `writer` (schema text) that writes them in
+/// the shape of `reader`, another version of the same schema. `None` for a format whose
+/// records are read as they are (JSON); `Err` when the pair does not resolve.
+pub fn compile_resolved(
+    format: DataFormat,
+    writer: &str,
+    reader: &str,
+    options: &JsonOptions,
+) -> Option<Result<Box<dyn RecordDecoder>, CompileError>> {
+    format
+        .registration()
+        .resolver
+        .map(|resolve| resolve(writer, reader, options))
 }
 
 /// Builds the encoder for a schema definition (`superdecode encode`).

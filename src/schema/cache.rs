@@ -19,7 +19,7 @@ use moka::future::Cache;
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
 use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
-use crate::error::BatchError;
+use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::SchemaId;
 
 /// How many compiled schemas the cache keeps at most, per kind of key.
@@ -37,6 +37,8 @@ pub struct CompiledSchema {
     pub format: DataFormat,
     /// The decoder compiled from the schema text.
     pub decoder: Box<dyn RecordDecoder>,
+    /// The schema text, for resolving this version against a reader version.
+    pub text: String,
 }
 
 impl std::fmt::Debug for CompiledSchema {
@@ -51,6 +53,10 @@ impl std::fmt::Debug for CompiledSchema {
         )
     }
 }
+
+/// A (writer, reader) pair of versions of one schema: registry, schema, writer version,
+/// reader version.
+type PairKey = (String, String, u32, u32);
 
 /// The outcome of a lookup that reached an answer.
 #[derive(Debug, Clone)]
@@ -173,6 +179,9 @@ pub struct SchemaCache {
     last_good: Cache<SchemaKey, Arc<CompiledSchema>>,
     not_found: Cache<SchemaKey, ()>,
     recently_refetched: Cache<SchemaKey, ()>,
+    /// Decoders of one version's records in the shape of another (see
+    /// [`SchemaCache::resolution`]), by (registry, schema, writer version, reader version).
+    resolutions: Cache<PairKey, Result<Arc<CompiledSchema>, RecordError>>,
     /// Bounds registry calls in flight, so a batch of many unknown IDs queues its lookups
     /// instead of bursting them at the registry.
     registry_slots: tokio::sync::Semaphore,
@@ -195,6 +204,7 @@ impl SchemaCache {
             last_good: bounded(None),
             not_found: bounded(Some(settings.not_found_ttl)),
             recently_refetched: bounded(Some(settings.refetch_window)),
+            resolutions: Cache::builder().max_capacity(MAX_ENTRIES).build(),
             registry_slots: tokio::sync::Semaphore::new(settings.registry_concurrency.max(1)),
             retry_budget: settings.retry_budget,
             counters: Counters::default(),
@@ -280,6 +290,60 @@ impl SchemaCache {
             }
             _ => Ok(None),
         }
+    }
+
+    /// The decoder of `writer`'s records in the shape of `reader` (another version of the
+    /// same schema), compiled once per pair. The same version, or a format whose records
+    /// carry their own shape (JSON), reads as `writer`. A pair that does not resolve is a
+    /// `schema_incompatible` error for each record of the writer's version.
+    pub async fn resolution(
+        &self,
+        writer: &Arc<CompiledSchema>,
+        reader: &Arc<CompiledSchema>,
+    ) -> Result<Arc<CompiledSchema>, RecordError> {
+        if writer.version == reader.version && writer.text == reader.text {
+            return Ok(Arc::clone(writer));
+        }
+        let key = (
+            writer.registry.clone(),
+            writer.schema.clone(),
+            writer.version,
+            reader.version,
+        );
+        let compile = async {
+            if writer.format != reader.format {
+                return Err(RecordError::new(
+                    ErrorCode::SchemaIncompatible,
+                    format!(
+                        "version {} is {} but the reader, version {}, is {}",
+                        writer.version,
+                        writer.format.as_str(),
+                        reader.version,
+                        reader.format.as_str()
+                    ),
+                ));
+            }
+            match decode::compile_resolved(writer.format, &writer.text, &reader.text, &self.options)
+            {
+                None => Ok(Arc::clone(writer)),
+                Some(Ok(decoder)) => Ok(Arc::new(CompiledSchema {
+                    registry: reader.registry.clone(),
+                    schema: reader.schema.clone(),
+                    version: reader.version,
+                    format: reader.format,
+                    decoder,
+                    text: reader.text.clone(),
+                })),
+                Some(Err(e)) => Err(RecordError::new(
+                    ErrorCode::SchemaIncompatible,
+                    format!(
+                        "schema '{}' version {} does not read as version {}: {e}",
+                        writer.schema, writer.version, reader.version
+                    ),
+                )),
+            }
+        };
+        self.resolutions.get_with(key, compile).await
     }
 
     async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {
@@ -386,5 +450,6 @@ fn compile(
         version: definition.version,
         format: definition.format,
         decoder,
+        text: definition.text,
     })
 }

@@ -258,6 +258,11 @@ impl Encoder<'_> {
                     "at {path}: internal: schema node was never compiled"
                 ));
             }
+            Node::Resolved(_) => {
+                return Err(format!(
+                    "at {path}: a decoder that resolves one schema to another does not encode"
+                ));
+            }
         }
         Ok(())
     }

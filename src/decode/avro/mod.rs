@@ -36,6 +36,7 @@
 pub(crate) mod canonical;
 mod encode;
 mod reader;
+mod resolve;
 mod tree;
 
 use num_bigint::BigInt;
@@ -100,6 +101,9 @@ pub enum SchemaError {
     /// A named type used before (or without) its definition.
     #[error("reference to undefined type {0}")]
     UndefinedType(String),
+    /// The writer's schema cannot be read as the reader's: where, and by which rule.
+    #[error("the writer's schema does not resolve to the reader's: {0}")]
+    Incompatible(String),
 }
 
 impl From<SchemaError> for super::CompileError {
@@ -131,6 +135,21 @@ impl AvroDecoder {
         let schema = parse_schema(schema_json)?;
         Ok(AvroDecoder {
             tree: tree::compile(&schema)?,
+            options: options.clone(),
+        })
+    }
+
+    /// Compiles the resolution of records written with `writer_json` into the shape of
+    /// `reader_json`, by Avro's schema resolution rules (see the module docs).
+    pub fn resolving(
+        writer_json: &str,
+        reader_json: &str,
+        options: &JsonOptions,
+    ) -> Result<Self, SchemaError> {
+        let writer = parse_schema(writer_json)?;
+        let reader = parse_schema(reader_json)?;
+        Ok(AvroDecoder {
+            tree: resolve::compile(&writer, &reader, options)?,
             options: options.clone(),
         })
     }
@@ -335,8 +354,146 @@ impl Walk<'_, '_> {
                     _ => self.nested(|w| w.value(branch.node))?,
                 }
             }
+            Node::Resolved(resolved) => self.resolved(resolved)?,
             _ => self.leaf(&nodes[id])?,
         }
+        Ok(())
+    }
+
+    /// The nodes of a resolved (writer, reader) pair.
+    fn resolved(&mut self, resolved: &resolve::Resolved) -> Result<(), Failure> {
+        use resolve::{Promotion, Resolved};
+        let non_finite = self.options.non_finite;
+        match resolved {
+            Resolved::Promote(promotion) => match promotion {
+                Promotion::IntToFloat => {
+                    json_text::push_f32(self.out, self.reader.int()? as f32, non_finite)
+                }
+                Promotion::IntToDouble => {
+                    json_text::push_f64(self.out, f64::from(self.reader.int()?), non_finite)
+                }
+                Promotion::LongToFloat => {
+                    json_text::push_f32(self.out, self.reader.long()? as f32, non_finite)
+                }
+                Promotion::LongToDouble => {
+                    json_text::push_f64(self.out, self.reader.long()? as f64, non_finite)
+                }
+                Promotion::FloatToDouble => {
+                    json_text::push_f64(self.out, f64::from(self.reader.float()?), non_finite)
+                }
+            },
+            Resolved::Enum(mapping) => {
+                let start = self.reader.position();
+                let index = self.reader.int()?;
+                match usize::try_from(index).ok().and_then(|i| mapping.get(i)) {
+                    Some(Ok(symbol)) => self.out.push_str(symbol),
+                    Some(Err(symbol)) => {
+                        return Err(fail(
+                            ErrorCode::SchemaIncompatible,
+                            format!(
+                                "the writer's enum symbol {symbol} is not in the reader's enum, which has no default"
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(fail(
+                            ErrorCode::DecodeFailed,
+                            format!(
+                                "enum index {index} at offset {start} is out of range (0..{})",
+                                mapping.len()
+                            ),
+                        ));
+                    }
+                }
+            }
+            Resolved::Record(record) => self.nested(|w| w.resolved_record(record))?,
+            Resolved::Branch(branch) => match (&branch.tagged_prefix, self.options.avro.unions) {
+                (Some(prefix), UnionEncoding::Tagged) => {
+                    self.out.push_str(prefix);
+                    self.nested(|w| w.value(branch.node))?;
+                    self.out.push('}');
+                }
+                _ => self.nested(|w| w.value(branch.node))?,
+            },
+            Resolved::Incompatible(why) => {
+                return Err(fail(ErrorCode::SchemaIncompatible, why.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A record read in the writer's field order and written in the reader's. When the
+    /// orders differ, the values are written first and then put in the reader's order.
+    fn resolved_record(&mut self, record: &resolve::ResolvedRecord) -> Result<(), Failure> {
+        use resolve::Step;
+        let skip = |w: &mut Self, name: &str, node: NodeId| {
+            let mark = w.out.len();
+            let skipped = w
+                .value(node)
+                .map_err(|f| f.at(PathStep::Field(name.into())));
+            w.out.truncate(mark);
+            skipped
+        };
+        if record.in_order {
+            self.out.push('{');
+            let mut first = true;
+            for step in &record.steps {
+                match step {
+                    Step::Read { slot, node } => {
+                        let field = &record.fields[*slot];
+                        if !first {
+                            self.out.push(',');
+                        }
+                        first = false;
+                        self.out.push_str(&field.key);
+                        self.out.push(':');
+                        self.value(*node)
+                            .map_err(|f| f.at(PathStep::Field(field.name.clone())))?;
+                    }
+                    Step::Skip { name, node } => skip(self, name, *node)?,
+                }
+            }
+            for field in &record.fields {
+                if let Some(default) = &field.default {
+                    if !first {
+                        self.out.push(',');
+                    }
+                    first = false;
+                    self.out.push_str(&field.key);
+                    self.out.push(':');
+                    self.out.push_str(default);
+                }
+            }
+            self.out.push('}');
+            return Ok(());
+        }
+        let start = self.out.len();
+        let mut spans = vec![(0usize, 0usize); record.fields.len()];
+        for step in &record.steps {
+            match step {
+                Step::Read { slot, node } => {
+                    let from = self.out.len() - start;
+                    self.value(*node)
+                        .map_err(|f| f.at(PathStep::Field(record.fields[*slot].name.clone())))?;
+                    spans[*slot] = (from, self.out.len() - start);
+                }
+                Step::Skip { name, node } => skip(self, name, *node)?,
+            }
+        }
+        let values = self.out.split_off(start);
+        self.out.push('{');
+        for (i, (field, (from, to))) in record.fields.iter().zip(spans).enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.out.push_str(&field.key);
+            self.out.push(':');
+            match &field.default {
+                Some(default) => self.out.push_str(default),
+                None => self.out.push_str(&values[from..to]),
+            }
+        }
+        self.out.push('}');
         Ok(())
     }
 
@@ -501,7 +658,8 @@ impl Walk<'_, '_> {
             | Node::Array(_)
             | Node::Map(_)
             | Node::Record(_)
-            | Node::Union(_) => {
+            | Node::Union(_)
+            | Node::Resolved(_) => {
                 return Err(fail(
                     ErrorCode::DecodeFailed,
                     "internal: a container node reached the leaf decoder",

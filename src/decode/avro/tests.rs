@@ -219,3 +219,62 @@ fn the_deepest_supported_nesting_fits_a_worker_stack() {
     assert_eq!(err.code, ErrorCode::NestingTooDeep);
     assert!(err.message.contains("400"), "{}", err.message);
 }
+
+fn resolve_with(writer: &str, reader: &str, body: &[u8]) -> Result<String, RecordError> {
+    let decoder = AvroDecoder::resolving(writer, reader, &JsonOptions::default()).unwrap();
+    let mut out = String::new();
+    decoder
+        .decode(body, &DecodeContext::default(), &mut out)
+        .map(|()| out)
+}
+
+const WRITER_V1: &str = r#"{"type":"record","name":"Order","fields":[
+    {"name":"id","type":"int"},
+    {"name":"legacy","type":"string"},
+    {"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","GONE"]}},
+    {"name":"amount","type":"float"}]}"#;
+
+const READER_V2: &str = r#"{"type":"record","name":"Order","fields":[
+    {"name":"amount","type":"double"},
+    {"name":"id","type":"long"},
+    {"name":"currency","type":"string","default":"EUR"},
+    {"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","PAID"],"default":"NEW"}},
+    {"name":"note","type":["null","string"],"default":null}]}"#;
+
+#[test]
+fn resolution_reorders_skips_promotes_and_fills_defaults() {
+    // id 7, legacy "x", status GONE (1), amount 1.5f32
+    let mut body = vec![0x0e, 0x02, b'x', 0x02];
+    body.extend_from_slice(&1.5f32.to_le_bytes());
+    assert_eq!(
+        resolve_with(WRITER_V1, READER_V2, &body).unwrap(),
+        r#"{"amount":1.5,"id":7,"currency":"EUR","status":"NEW","note":null}"#
+    );
+}
+
+#[test]
+fn resolution_without_a_default_names_the_field() {
+    let reader = READER_V2.replace(r#","default":"EUR""#, "");
+    let Err(SchemaError::Incompatible(why)) =
+        AvroDecoder::resolving(WRITER_V1, &reader, &JsonOptions::default())
+    else {
+        panic!("a reader field without a default must not resolve");
+    };
+    assert!(why.contains("'currency'"), "{why}");
+}
+
+#[test]
+fn resolution_of_an_enum_symbol_the_reader_lacks_is_a_record_error() {
+    let reader = READER_V2.replace(r#","default":"NEW""#, "");
+    let decoder = AvroDecoder::resolving(WRITER_V1, &reader, &JsonOptions::default()).unwrap();
+    let mut body = vec![0x0e, 0x02, b'x', 0x02];
+    body.extend_from_slice(&1.5f32.to_le_bytes());
+    let err = decoder
+        .decode(&body, &DecodeContext::default(), &mut String::new())
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::SchemaIncompatible);
+    assert!(err.message.contains("GONE"), "{}", err.message);
+    // NEW (0) is in both.
+    body[3] = 0x00;
+    assert!(resolve_with(WRITER_V1, &reader, &body).is_ok());
+}

@@ -59,6 +59,9 @@ pub enum Node {
     },
     /// `duration` on `fixed(12)`.
     Duration,
+    /// A node that reads the writer's encoding into the reader's shape (schema
+    /// resolution; see the `resolve` module).
+    Resolved(super::resolve::Resolved),
     /// A slot reserved for a named type while its body compiles.
     Pending,
 }
@@ -84,6 +87,7 @@ pub struct Tree {
     pub root: NodeId,
 }
 
+/// The tree of nodes and the root the decoding starts at.
 pub fn compile(schema: &Schema) -> Result<Tree, SchemaError> {
     let mut compiler = Compiler {
         nodes: Vec::new(),
@@ -126,20 +130,15 @@ impl Compiler {
     }
 
     fn node(&mut self, schema: &Schema) -> Result<NodeId, SchemaError> {
+        if let Some(node) = leaf(schema)? {
+            // A named type with a logical type is that logical type wherever its name is
+            // used again, so the name is bound to the logical node, not to the plain fixed.
+            return Ok(match leaf_name(schema) {
+                Some(name) => self.named(name, node),
+                None => self.push(node),
+            });
+        }
         let node = match schema {
-            Schema::Null => Node::Null,
-            Schema::Boolean => Node::Boolean,
-            Schema::Int => Node::Int,
-            Schema::Long => Node::Long,
-            Schema::Float => Node::Float,
-            Schema::Double => Node::Double,
-            Schema::Bytes => Node::Bytes,
-            Schema::String => Node::String,
-            Schema::Fixed(f) => return Ok(self.named(&f.name, Node::Fixed(f.size))),
-            Schema::Enum(e) => {
-                let symbols = e.symbols.iter().map(|s| str_literal(s)).collect();
-                return Ok(self.named(&e.name, Node::Enum(symbols)));
-            }
             Schema::Array(a) => {
                 let items = self.node(&a.items)?;
                 Node::Array(items)
@@ -152,13 +151,9 @@ impl Compiler {
                 let mut branches = Vec::with_capacity(u.variants().len());
                 for variant in u.variants() {
                     let node = self.node(variant)?;
-                    let tagged_prefix = match variant {
-                        Schema::Null => None,
-                        other => Some(format!("{{{}:", str_literal(&union_tag(other))).into()),
-                    };
                     branches.push(Branch {
                         node,
-                        tagged_prefix,
+                        tagged_prefix: tagged_prefix(variant),
                     });
                 }
                 Node::Union(branches.into())
@@ -176,47 +171,6 @@ impl Compiler {
                 self.nodes[id] = Node::Record(fields.into());
                 return Ok(id);
             }
-            // A named type with a logical type is that logical type wherever its name is
-            // used again, so the name is bound to the logical node, not to the plain fixed.
-            Schema::Decimal(d) => {
-                return Ok(match &d.inner {
-                    InnerDecimalSchema::Bytes => self.push(Node::Decimal {
-                        scale: d.scale,
-                        fixed_size: None,
-                    }),
-                    InnerDecimalSchema::Fixed(f) => self.named(
-                        &f.name,
-                        Node::Decimal {
-                            scale: d.scale,
-                            fixed_size: Some(f.size),
-                        },
-                    ),
-                });
-            }
-            Schema::BigDecimal => Node::BigDecimal,
-            Schema::Uuid(UuidSchema::String) => Node::UuidString,
-            Schema::Uuid(UuidSchema::Bytes) => Node::UuidBinary { fixed: false },
-            Schema::Uuid(UuidSchema::Fixed(f)) => {
-                if f.size != 16 {
-                    return Err(SchemaError::UuidSize(f.size));
-                }
-                return Ok(self.named(&f.name, Node::UuidBinary { fixed: true }));
-            }
-            Schema::Date => Node::Date,
-            Schema::TimeMillis => Node::Time(Unit::Millis),
-            Schema::TimeMicros => Node::Time(Unit::Micros),
-            Schema::TimestampMillis => timestamp(Unit::Millis, true),
-            Schema::TimestampMicros => timestamp(Unit::Micros, true),
-            Schema::TimestampNanos => timestamp(Unit::Nanos, true),
-            Schema::LocalTimestampMillis => timestamp(Unit::Millis, false),
-            Schema::LocalTimestampMicros => timestamp(Unit::Micros, false),
-            Schema::LocalTimestampNanos => timestamp(Unit::Nanos, false),
-            Schema::Duration(f) => {
-                if f.size != 12 {
-                    return Err(SchemaError::DurationSize(f.size));
-                }
-                return Ok(self.named(&f.name, Node::Duration));
-            }
             Schema::Ref { name } => {
                 let full = full_name(name);
                 return self
@@ -225,8 +179,88 @@ impl Compiler {
                     .copied()
                     .ok_or(SchemaError::UndefinedType(full));
             }
+            _ => {
+                return Err(SchemaError::UndefinedType(format!(
+                    "internal: {schema:?} is neither a leaf nor a container"
+                )));
+            }
         };
         Ok(self.push(node))
+    }
+}
+
+/// The node of a schema that holds no other schema: a primitive, fixed, enum or logical
+/// type. `None` for arrays, maps, unions, records and references.
+pub fn leaf(schema: &Schema) -> Result<Option<Node>, SchemaError> {
+    Ok(Some(match schema {
+        Schema::Null => Node::Null,
+        Schema::Boolean => Node::Boolean,
+        Schema::Int => Node::Int,
+        Schema::Long => Node::Long,
+        Schema::Float => Node::Float,
+        Schema::Double => Node::Double,
+        Schema::Bytes => Node::Bytes,
+        Schema::String => Node::String,
+        Schema::Fixed(f) => Node::Fixed(f.size),
+        Schema::Enum(e) => Node::Enum(e.symbols.iter().map(|s| str_literal(s)).collect()),
+        Schema::Decimal(d) => Node::Decimal {
+            scale: d.scale,
+            fixed_size: match &d.inner {
+                InnerDecimalSchema::Bytes => None,
+                InnerDecimalSchema::Fixed(f) => Some(f.size),
+            },
+        },
+        Schema::BigDecimal => Node::BigDecimal,
+        Schema::Uuid(UuidSchema::String) => Node::UuidString,
+        Schema::Uuid(UuidSchema::Bytes) => Node::UuidBinary { fixed: false },
+        Schema::Uuid(UuidSchema::Fixed(f)) => {
+            if f.size != 16 {
+                return Err(SchemaError::UuidSize(f.size));
+            }
+            Node::UuidBinary { fixed: true }
+        }
+        Schema::Date => Node::Date,
+        Schema::TimeMillis => Node::Time(Unit::Millis),
+        Schema::TimeMicros => Node::Time(Unit::Micros),
+        Schema::TimestampMillis => timestamp(Unit::Millis, true),
+        Schema::TimestampMicros => timestamp(Unit::Micros, true),
+        Schema::TimestampNanos => timestamp(Unit::Nanos, true),
+        Schema::LocalTimestampMillis => timestamp(Unit::Millis, false),
+        Schema::LocalTimestampMicros => timestamp(Unit::Micros, false),
+        Schema::LocalTimestampNanos => timestamp(Unit::Nanos, false),
+        Schema::Duration(f) => {
+            if f.size != 12 {
+                return Err(SchemaError::DurationSize(f.size));
+            }
+            Node::Duration
+        }
+        Schema::Array(_) | Schema::Map(_) | Schema::Union(_) | Schema::Record(_) => {
+            return Ok(None);
+        }
+        Schema::Ref { .. } => return Ok(None),
+    }))
+}
+
+/// The name of a named leaf (fixed, enum, and the logical types on a fixed).
+fn leaf_name(schema: &Schema) -> Option<&Name> {
+    match schema {
+        Schema::Enum(e) => Some(&e.name),
+        Schema::Fixed(f)
+        | Schema::Duration(f)
+        | Schema::Uuid(UuidSchema::Fixed(f))
+        | Schema::Decimal(DecimalSchema {
+            inner: InnerDecimalSchema::Fixed(f),
+            ..
+        }) => Some(&f.name),
+        _ => None,
+    }
+}
+
+/// The `{"<tag>":` prefix of a union branch for the tagged option; `None` for null.
+pub fn tagged_prefix(variant: &Schema) -> Option<Box<str>> {
+    match variant {
+        Schema::Null => None,
+        other => Some(format!("{{{}:", str_literal(&union_tag(other))).into()),
     }
 }
 

@@ -404,10 +404,33 @@ impl RecordDecoder for ProtobufDecoder {
         out: &mut String,
     ) -> Result<(), RecordError> {
         let (descriptor, payload) = self.select(body, ctx)?;
-        let id = self
-            .plan
-            .id(descriptor.full_name())
-            .ok_or_else(|| bad_index("internal: the selected message has no decoder"))?;
+        self.decode_message(&descriptor, payload, ctx, out)
+    }
+
+    fn knows_message(&self, name: &str) -> bool {
+        self.named(name).is_some()
+    }
+}
+
+impl ProtobufDecoder {
+    /// Decodes `payload` as the message of this schema named like `descriptor` (which may
+    /// come from another version of the schema).
+    fn decode_message(
+        &self,
+        descriptor: &MessageDescriptor,
+        payload: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let id = self.plan.id(descriptor.full_name()).ok_or_else(|| {
+            RecordError::new(
+                ErrorCode::SchemaIncompatible,
+                format!(
+                    "the reader's schema has no message {}",
+                    descriptor.full_name()
+                ),
+            )
+        })?;
         let mut decoder = wire::Decoder::new(&self.plan, out, ctx.max_result_bytes, ctx.max_depth);
         let result = decoder.message(id, &[payload], 0);
         let unknown = decoder.unknown_fields();
@@ -425,9 +448,41 @@ impl RecordDecoder for ProtobufDecoder {
         ctx.unknown_fields.fetch_add(unknown, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Records written with one version of a `.proto` schema, decoded with another's
+/// descriptor of the same message: field numbers are the contract, so fields the reader
+/// adds come out at their defaults (as the presence options say), and fields it removed
+/// are dropped and counted as unknown. The message is chosen in the writer's schema (the
+/// frame's index counts the writer's messages), then found by full name in the reader's.
+pub struct ResolvingDecoder {
+    writer: ProtobufDecoder,
+    reader: ProtobufDecoder,
+}
+
+impl ResolvingDecoder {
+    /// Compiles both versions' `.proto` text.
+    pub fn new(writer: &str, reader: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
+        Ok(ResolvingDecoder {
+            writer: ProtobufDecoder::new(writer, options)?,
+            reader: ProtobufDecoder::new(reader, options)?,
+        })
+    }
+}
+
+impl RecordDecoder for ResolvingDecoder {
+    fn decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let (descriptor, payload) = self.writer.select(body, ctx)?;
+        self.reader.decode_message(&descriptor, payload, ctx, out)
+    }
 
     fn knows_message(&self, name: &str) -> bool {
-        self.named(name).is_some()
+        self.writer.knows_message(name)
     }
 }
 
