@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::decode::DecodeContext;
+use crate::decode::avro::container::ContainerHeader;
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
@@ -364,6 +365,20 @@ impl Engine {
                     continue;
                 }
             };
+            if header.wire == WireFormat::Ocf {
+                let reader = need.get().and_then(|n| match &targets[n] {
+                    Target::One { writer, .. } => Some(writer),
+                    _ => None,
+                });
+                match self
+                    .decode_container(&scratch.payload, reader, &mut scratch.out)
+                    .await
+                {
+                    Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                    Err(e) => emit(Some(Err(e)))?,
+                }
+                continue;
+            }
             let Some(need) = need.get() else {
                 // Pass 1 reads the same header from the same bytes, so a row it could not
                 // place has already failed above.
@@ -595,6 +610,24 @@ impl Engine {
         let mut head = [0u8; MAX_HEADER_BYTES];
         let head = options.encoding.decode_prefix(text, &mut head)?;
         let header = frame::read_header(head, framing)?;
+        if header.wire == WireFormat::Ocf {
+            // The file carries its writer schema: a registry is needed only for a reader.
+            return Ok(
+                match binding.map(|b| (b.reader, b.registry.clone(), b.schema.clone())) {
+                    Some((ReadAs::Reader(version), registry, schema)) => Some(plan.push(Need {
+                        key: SchemaKey::Named {
+                            registry,
+                            schema,
+                            version,
+                        },
+                        message: None,
+                        reader: ReadAs::Writer,
+                        infer_writer: false,
+                    })),
+                    _ => None,
+                },
+            );
+        }
         Ok(Some(match (header.schema_id, origin) {
             (Some(id), _) => plan.id_need(id, reader),
             (None, Some(origin)) => plan.raw_need(origin),
@@ -615,7 +648,7 @@ impl Engine {
         let configured = origin.map(|o| self.binding_framing(o));
         let framing = options.framing_for(configured);
         let header = frame::read_header(payload, framing)?;
-        if header.schema_id.is_none() && origin.is_none() {
+        if header.schema_id.is_none() && origin.is_none() && header.wire != WireFormat::Ocf {
             return Err(raw_without_name());
         }
         Ok(header)
@@ -664,6 +697,30 @@ impl Engine {
                 Ok(lookup)
             })
             .collect()
+    }
+
+    /// Decodes an Avro container file into a JSON array of its records, in `reader`'s
+    /// shape when one is given.
+    async fn decode_container(
+        &self,
+        file: &[u8],
+        reader: Option<&Arc<CompiledSchema>>,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let header = ContainerHeader::read(file)?;
+        let decoder = self
+            .schemas
+            .container_decoder(header.schema, reader)
+            .await?;
+        let ctx = DecodeContext {
+            selector: crate::decode::MessageSelector::Configured,
+            max_result_bytes: self.limits.max_result_bytes,
+            max_depth: self.limits.max_depth,
+            message: None,
+            unknown_fields: &self.unknown_fields,
+        };
+        out.clear();
+        header.decode(file, &decoder, &ctx, self.limits.max_inflated_bytes, out)
     }
 
     /// Decodes one framed payload (in `scratch.payload`) into `scratch.out`.

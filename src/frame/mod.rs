@@ -7,6 +7,7 @@
 //! | Confluent | `00`, 4-byte big-endian ID, body (Protobuf: message indexes first) | integer |
 //! | Avro single-object | `C3 01`, 8-byte little-endian CRC-64-AVRO fingerprint, body | fingerprint |
 //! | raw | body | none: the schema is assumed from the stream |
+//! | Avro object container file | `Obj\x01`, metadata with the writer schema, blocks of records | none: the file carries its schema |
 //!
 //! Each format is one module implementing [`Envelope`]: it recognises its magic bytes,
 //! reads its header, says where a record names its Protobuf message, and frames bodies
@@ -21,6 +22,7 @@
 
 pub(crate) mod confluent;
 pub(crate) mod glue;
+pub(crate) mod ocf;
 pub(crate) mod raw;
 pub(crate) mod soe;
 
@@ -46,6 +48,8 @@ pub enum WireFormat {
     #[value(name = "soe")]
     #[serde(rename = "soe")]
     SingleObject,
+    /// Avro object container file: the payload is a whole file, with its own schema.
+    Ocf,
 }
 
 impl WireFormat {
@@ -56,6 +60,7 @@ impl WireFormat {
             WireFormat::Glue => &glue::Glue,
             WireFormat::Confluent => &confluent::Confluent,
             WireFormat::SingleObject => &soe::SingleObject,
+            WireFormat::Ocf => &ocf::ObjectContainer,
         }
     }
 
@@ -122,6 +127,7 @@ impl clap::ValueEnum for Framing {
             Framing::Fixed(WireFormat::Glue),
             Framing::Fixed(WireFormat::Confluent),
             Framing::Fixed(WireFormat::SingleObject),
+            Framing::Fixed(WireFormat::Ocf),
         ]
     }
 
@@ -233,6 +239,9 @@ pub enum FrameError {
     /// The format cannot carry a compressed body.
     #[error("{0} framing cannot carry a compressed body")]
     Compression(&'static str),
+    /// `encode` does not write this format.
+    #[error("encode does not write {0}")]
+    NotEncodable(&'static str),
 }
 
 /// Frames record bodies for one schema version and wire format: a fixed header, then the
@@ -296,7 +305,7 @@ pub fn read_header(bytes: &[u8], framing: Framing) -> Result<Header, RecordError
             RecordError::new(
                 ErrorCode::UnknownHeader,
                 format!(
-                    "no Glue (03), Confluent (00) or Avro single-object (c301) header; payload starts {}: \
+                    "no Glue (03), Confluent (00), Avro single-object (c301) or container-file (Obj\\x01) header; payload starts {}: \
                      for raw records call the function with a stream name",
                     preview(bytes)
                 ),

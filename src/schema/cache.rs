@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 
 use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
+use crate::decode::avro::AvroDecoder;
 use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::SchemaId;
@@ -57,6 +58,13 @@ impl std::fmt::Debug for CompiledSchema {
 /// A (writer, reader) pair of versions of one schema: registry, schema, writer version,
 /// reader version.
 type PairKey = (String, String, u32, u32);
+
+/// A container file's schema text, and the reader version (registry, schema, version) it
+/// is resolved to, if any.
+type ContainerKey = (String, Option<(String, String, u32)>);
+
+/// The total size of the container-file schema texts whose decoders are kept.
+const MAX_CONTAINER_SCHEMA_BYTES: u64 = 16 << 20;
 
 /// The outcome of a lookup that reached an answer.
 #[derive(Debug, Clone)]
@@ -182,6 +190,9 @@ pub struct SchemaCache {
     /// Decoders of one version's records in the shape of another (see
     /// [`SchemaCache::resolution`]), by (registry, schema, writer version, reader version).
     resolutions: Cache<PairKey, Result<Arc<CompiledSchema>, RecordError>>,
+    /// Decoders for the schemas Avro container files carry, by (schema text, reader
+    /// version), bounded by the schema texts' total size.
+    containers: Cache<ContainerKey, Result<Arc<AvroDecoder>, RecordError>>,
     /// Bounds registry calls in flight, so a batch of many unknown IDs queues its lookups
     /// instead of bursting them at the registry.
     registry_slots: tokio::sync::Semaphore,
@@ -205,6 +216,10 @@ impl SchemaCache {
             not_found: bounded(Some(settings.not_found_ttl)),
             recently_refetched: bounded(Some(settings.refetch_window)),
             resolutions: Cache::builder().max_capacity(MAX_ENTRIES).build(),
+            containers: Cache::builder()
+                .max_capacity(MAX_CONTAINER_SCHEMA_BYTES)
+                .weigher(|key: &ContainerKey, _| u32::try_from(key.0.len()).unwrap_or(u32::MAX))
+                .build(),
             registry_slots: tokio::sync::Semaphore::new(settings.registry_concurrency.max(1)),
             retry_budget: settings.retry_budget,
             counters: Counters::default(),
@@ -344,6 +359,53 @@ impl SchemaCache {
             }
         };
         self.resolutions.get_with(key, compile).await
+    }
+
+    /// The decoder for the records of an Avro container file whose header carries
+    /// `schema` (its writer schema), in `reader`'s shape when a reader version is given.
+    /// Compiled once per distinct schema text and reader.
+    pub async fn container_decoder(
+        &self,
+        schema: &str,
+        reader: Option<&Arc<CompiledSchema>>,
+    ) -> Result<Arc<AvroDecoder>, RecordError> {
+        let key = (
+            schema.to_owned(),
+            reader.map(|r| (r.registry.clone(), r.schema.clone(), r.version)),
+        );
+        let compile = async {
+            let decoder = match reader {
+                None => AvroDecoder::new(schema, &self.options).map_err(|e| {
+                    RecordError::new(
+                        ErrorCode::DecodeFailed,
+                        format!("the container file's schema cannot be used: {e}"),
+                    )
+                })?,
+                Some(reader) if reader.format != DataFormat::Avro => {
+                    return Err(RecordError::new(
+                        ErrorCode::SchemaIncompatible,
+                        format!(
+                            "an Avro container file cannot be read as {} version {}, a {} schema",
+                            reader.schema,
+                            reader.version,
+                            reader.format.as_str()
+                        ),
+                    ));
+                }
+                Some(reader) => AvroDecoder::resolving(schema, &reader.text, &self.options)
+                    .map_err(|e| {
+                        RecordError::new(
+                            ErrorCode::SchemaIncompatible,
+                            format!(
+                                "the container file's schema does not read as schema '{}' version {}: {e}",
+                                reader.schema, reader.version
+                            ),
+                        )
+                    })?,
+            };
+            Ok(Arc::new(decoder))
+        };
+        self.containers.get_with(key, compile).await
     }
 
     async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {

@@ -34,6 +34,7 @@
 //! ```
 
 pub(crate) mod canonical;
+pub mod container;
 mod encode;
 mod reader;
 mod resolve;
@@ -171,13 +172,15 @@ impl RecordEncoder for AvroDecoder {
     }
 }
 
-impl RecordDecoder for AvroDecoder {
-    fn decode(
+impl AvroDecoder {
+    /// Decodes one record from the front of `body` and returns how many bytes it took (the
+    /// records of a container block follow each other with no framing).
+    pub(crate) fn decode_prefix(
         &self,
         body: &[u8],
         ctx: &DecodeContext,
         out: &mut String,
-    ) -> Result<(), RecordError> {
+    ) -> Result<usize, RecordError> {
         let mut walk = Walk {
             nodes: &self.tree.nodes,
             options: &self.options,
@@ -189,13 +192,24 @@ impl RecordDecoder for AvroDecoder {
         };
         walk.value(self.tree.root)
             .map_err(Failure::into_record_error)?;
-        let left = walk.reader.remaining();
+        Ok(walk.reader.position())
+    }
+}
+
+impl RecordDecoder for AvroDecoder {
+    fn decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeContext,
+        out: &mut String,
+    ) -> Result<(), RecordError> {
+        let used = self.decode_prefix(body, ctx, out)?;
+        let left = body.len() - used;
         if left > 0 {
             return Err(RecordError::new(
                 ErrorCode::TrailingBytes,
                 format!(
-                    "{left} byte(s) left after the record ended at offset {}: wrong schema or corrupt data",
-                    walk.reader.position()
+                    "{left} byte(s) left after the record ended at offset {used}: wrong schema or corrupt data"
                 ),
             ));
         }
