@@ -43,6 +43,11 @@ python tests/fixtures/evolution.py "$scratch" 2> "$scratch/evolution.log" || {
 diff -r tests/fixtures/evolution/schemas "$scratch/tests/fixtures/evolution/schemas"
 diff tests/fixtures/evolution/cases.json "$scratch/tests/fixtures/evolution/cases.json"
 diff tests/fixtures/evolution/streams.json "$scratch/tests/fixtures/evolution/streams.json"
+python tests/fixtures/schemaless.py "$scratch" 2> "$scratch/schemaless.log" || {
+  cat "$scratch/schemaless.log"
+  exit 1
+}
+diff -r tests/fixtures/schemaless "$scratch/tests/fixtures/schemaless"
 echo "fixtures and samples match their generators"
 
 echo "== random Protobuf messages from Google's Python runtime (tests/protobuf_random.rs)"

@@ -15,8 +15,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::decode::DecodeContext;
 use crate::decode::avro::container::ContainerHeader;
+use crate::decode::{DecodeContext, RecordDecoder, SchemalessFormat};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
 use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
@@ -99,6 +99,8 @@ pub struct Engine {
     input_encoding: PayloadEncoding,
     /// Unknown Protobuf fields dropped since start (see `unknown_fields`).
     unknown_fields: std::sync::atomic::AtomicU64,
+    /// The decoders of streams whose records need no schema, by format.
+    schemaless: Vec<(SchemalessFormat, Box<dyn RecordDecoder>)>,
 }
 
 /// A schema need shared by rows of a batch: one per distinct stream, (registry, schema)
@@ -271,7 +273,16 @@ fn origin<'c>(call: &'c Call<'_>) -> Result<Option<Origin<'c>>, RecordError> {
 impl Engine {
     /// An engine over `schemas`, reading streams as `streams` says, within `limits`.
     pub fn new(schemas: SchemaCache, streams: Streams, limits: Limits) -> Self {
+        let schemaless = [
+            SchemalessFormat::Msgpack,
+            SchemalessFormat::Cbor,
+            SchemalessFormat::Json,
+        ]
+        .into_iter()
+        .map(|format| (format, format.decoder(schemas.options())))
+        .collect();
         Engine {
+            schemaless,
             schemas,
             streams,
             limits,
@@ -358,6 +369,18 @@ impl Engine {
                 emit(None)?;
                 continue;
             };
+            if let Some(format) = origin(call)
+                .ok()
+                .flatten()
+                .and_then(|o| self.schemaless_format(Some(o)))
+            {
+                let result = self.decode_schemaless(format, options, text, &mut scratch);
+                match result {
+                    Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                    Err(e) => emit(Some(Err(e)))?,
+                }
+                continue;
+            }
             let header = match self.header_of(call, options, text, &mut scratch.payload) {
                 Ok(header) => header,
                 Err(e) => {
@@ -603,6 +626,9 @@ impl Engine {
             return Ok(None);
         };
         let origin = origin(call)?;
+        if self.schemaless_format(origin).is_some() {
+            return Ok(None);
+        }
         let binding = origin.map(|o| plan.binding(&self.streams, o));
         let configured = binding.map(|b| b.framing);
         let reader = binding.map_or(self.streams.default_reader(), |b| b.reader);
@@ -697,6 +723,47 @@ impl Engine {
                 Ok(lookup)
             })
             .collect()
+    }
+
+    /// The schemaless format of a call's stream, if it has one.
+    fn schemaless_format(&self, origin: Option<Origin<'_>>) -> Option<SchemalessFormat> {
+        match origin? {
+            Origin::Stream(stream) => self.streams.format(stream),
+            Origin::Named { .. } => None,
+        }
+    }
+
+    /// Decodes a record of a stream whose format needs no schema: the whole payload is the
+    /// record.
+    fn decode_schemaless(
+        &self,
+        format: SchemalessFormat,
+        options: BatchOptions,
+        text: &str,
+        scratch: &mut Scratch,
+    ) -> Result<(), RecordError> {
+        options.encoding.decode_into(text, &mut scratch.payload)?;
+        let decoder = self
+            .schemaless
+            .iter()
+            .find(|(f, _)| *f == format)
+            .map(|(_, d)| d)
+            .ok_or_else(|| {
+                RecordError::new(
+                    ErrorCode::DecodeFailed,
+                    "internal: no decoder for the format",
+                )
+            })?;
+        let ctx = DecodeContext {
+            selector: crate::decode::MessageSelector::Configured,
+            max_result_bytes: self.limits.max_result_bytes,
+            max_depth: self.limits.max_depth,
+            message: None,
+            unknown_fields: &self.unknown_fields,
+        };
+        scratch.out.clear();
+        decoder.decode(&scratch.payload, &ctx, &mut scratch.out)?;
+        crate::decode::check_result_size(&scratch.out, self.limits.max_result_bytes)
     }
 
     /// Decodes an Avro container file into a JSON array of its records, in `reader`'s

@@ -111,6 +111,9 @@ pub struct StreamOverride {
     /// `"infer"`: a raw record's writer version is the newest that reads it exactly
     /// (default: the configured `version`).
     pub writer: Option<WriterVersion>,
+    /// `"msgpack"`, `"cbor"` or `"json"`: the stream's records need no schema, and are
+    /// decoded with no registry call (default: the stream's schema decides).
+    pub format: Option<crate::decode::SchemalessFormat>,
 }
 
 /// Per-stream schema bindings. By convention a stream reads the schema of the same name,
@@ -150,6 +153,11 @@ impl Streams {
             .get(stream)
             .and_then(|o| o.framing)
             .unwrap_or(Framing::Fixed(WireFormat::Raw))
+    }
+
+    /// The schemaless format of `stream`'s records, if it has one.
+    pub fn format(&self, stream: &str) -> Option<crate::decode::SchemalessFormat> {
+        self.overrides.get(stream).and_then(|o| o.format)
     }
 
     /// How `stream`'s records are read.

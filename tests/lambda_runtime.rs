@@ -55,6 +55,10 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("SUPERDECODE_SCHEMAS", "schemas")
+            .env(
+                "SUPERDECODE_STREAMS",
+                "tests/fixtures/schemaless/streams.json",
+            )
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -101,6 +105,24 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
             .unwrap()
             .contains("invalid_hex")
     );
+
+    // MessagePack and CBOR streams (no registry): the fixtures' rows, one batch.
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/tests/fixtures/schemaless/cases.json")).unwrap(),
+    )
+    .unwrap();
+    let cases: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c.get("expected").is_some())
+        .collect();
+    let rows: Vec<&Value> = cases.iter().map(|c| &c["args"]).collect();
+    let event = json!({"num_records": rows.len(), "arguments": rows});
+    let (status, body) = post(port, invoke, &event.to_string());
+    assert_eq!(status, 200, "{body}");
+    let response: Value = serde_json::from_str(&body).unwrap();
+    for (case, got) in cases.iter().zip(response["results"].as_array().unwrap()) {
+        assert_eq!(*got, case["expected"], "{}", case["name"]);
+    }
 
     // The same process serves the next batch; a malformed one gets a clear failure.
     let (status, body) = post(port, invoke, &json!({"arguments": [[1]]}).to_string());

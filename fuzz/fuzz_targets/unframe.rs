@@ -39,6 +39,12 @@ fn check_all(bytes: &[u8]) {
             );
         }
         match frame.wire {
+            WireFormat::Ocf => {
+                // A container file is its own body: the whole payload, no schema ID.
+                assert!(bytes.starts_with(b"Obj\x01"));
+                assert_eq!(&*frame.body, bytes);
+                assert!(frame.schema_id.is_none());
+            }
             WireFormat::Raw => {
                 assert_eq!(framing, Framing::Fixed(WireFormat::Raw));
                 assert_eq!(&*frame.body, bytes);

@@ -4,7 +4,10 @@
 //! (frame already removed) into JSON text. Decoders write JSON directly into a `String`.
 
 pub mod avro;
+pub mod cbor;
+mod document;
 pub mod json;
+pub mod msgpack;
 pub mod protobuf;
 pub(crate) mod time;
 
@@ -110,6 +113,30 @@ impl DataFormat {
     /// The Glue `DataFormat` name.
     pub fn as_str(self) -> &'static str {
         self.registration().registry_name
+    }
+}
+
+/// A format whose records need no schema: a stream's `format` names it, and its records
+/// decode with no registry call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemalessFormat {
+    /// MessagePack.
+    Msgpack,
+    /// CBOR (RFC 8949).
+    Cbor,
+    /// A JSON document, checked and passed through.
+    Json,
+}
+
+impl SchemalessFormat {
+    /// The decoder of this format's records.
+    pub fn decoder(self, options: &JsonOptions) -> Box<dyn RecordDecoder> {
+        match self {
+            SchemalessFormat::Msgpack => Box::new(msgpack::MsgPackDecoder::new(options)),
+            SchemalessFormat::Cbor => Box::new(cbor::CborDecoder::new(options)),
+            SchemalessFormat::Json => Box::new(json::JsonDecoder),
+        }
     }
 }
 

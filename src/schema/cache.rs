@@ -226,6 +226,11 @@ impl SchemaCache {
         }
     }
 
+    /// The JSON mapping options the cache compiles with.
+    pub fn options(&self) -> &JsonOptions {
+        &self.options
+    }
+
     /// The source's description, for messages.
     pub fn source_description(&self) -> String {
         self.source.describe()

@@ -799,7 +799,7 @@ impl Walk<'_, '_> {
 }
 
 /// Appends `digits` (an optionally negative integer) shifted right by `scale` places.
-fn push_scaled(out: &mut String, digits: &str, scale: i64) {
+pub(crate) fn push_scaled(out: &mut String, digits: &str, scale: i64) {
     let (sign, magnitude) = match digits.strip_prefix('-') {
         Some(m) => ("-", m),
         None => ("", digits),
