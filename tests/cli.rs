@@ -196,6 +196,73 @@ fn decode_with_a_stream_reads_raw_payloads_and_the_environment_twin_works() {
     assert_eq!(stdout(&output).trim_end(), expected[0].as_str().unwrap());
 }
 
+/// MessagePack and CBOR records through `decode --stream` and `invoke`, with no registry,
+/// and an Avro-evolution reader through `decode --reader`.
+#[test]
+fn decode_and_invoke_read_msgpack_cbor_and_reader_shapes() {
+    let cases: Vec<Value> =
+        serde_json::from_str(&read("tests/fixtures/schemaless/cases.json")).unwrap();
+    let streams = "tests/fixtures/schemaless/streams.json";
+    let mut rows = Vec::new();
+    let mut expected = Vec::new();
+    for stream in ["events_msgpack", "events_cbor"] {
+        let case = cases.iter().find(|c| c["args"][0] == stream).unwrap();
+        let hex = case["args"][1].as_str().unwrap();
+        let output = superdecode(
+            &[
+                "decode",
+                "--schemas",
+                "schemas",
+                "--streams",
+                streams,
+                "--stream",
+                stream,
+                hex,
+            ],
+            None,
+        );
+        assert_eq!(stdout(&output).trim_end(), case["expected"], "{stream}");
+        rows.push(case["args"].clone());
+        expected.push(case["expected"].clone());
+    }
+    let event = serde_json::json!({"num_records": rows.len(), "arguments": rows}).to_string();
+    let path = std::env::temp_dir().join(format!("superdecode-cli-{}.json", std::process::id()));
+    std::fs::write(&path, event).unwrap();
+    let output = superdecode(
+        &[
+            "invoke",
+            "--schemas",
+            "schemas",
+            "--streams",
+            streams,
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let response: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(response["results"], Value::Array(expected));
+
+    let evolution: Vec<Value> =
+        serde_json::from_str(&read("tests/fixtures/evolution/cases.json")).unwrap();
+    let case = evolution
+        .iter()
+        .find(|c| c["name"] == "orders v1 #0 framed, global reader")
+        .unwrap();
+    let schemas = "tests/fixtures/evolution/schemas";
+    let args = [
+        "decode",
+        "--schemas",
+        schemas,
+        "--registry",
+        "evolution",
+        "--reader",
+        "latest",
+    ];
+    let hex = case["args"][0].as_str().unwrap();
+    let output = superdecode(&[&args[..], &[hex]].concat(), None);
+    assert_eq!(stdout(&output).trim_end(), case["expected"]);
+}
+
 #[test]
 fn environment_errors_exit_2_with_a_message() {
     let output = superdecode(
