@@ -89,3 +89,30 @@ async fn hostile_nesting_stays_within_the_limits() {
     assert_eq!(code(&results[2]), "nesting_too_deep");
     assert_eq!(results[3], "1");
 }
+
+/// A result that passes the cap only by its closing brackets is still too large (found
+/// by the `self_describing` fuzz target).
+#[test]
+fn the_closing_bracket_counts_against_the_result_cap() {
+    use superdecode::decode::{DecodeContext, JsonOptions, SchemalessFormat};
+    // [[ "aaaa" ]] as CBOR: 8182 64 61616161, JSON `[["aaaa"]]` (10 bytes).
+    let body = [0x81, 0x81, 0x64, b'a', b'a', b'a', b'a'];
+    let decoder = SchemalessFormat::Cbor.decoder(&JsonOptions::default());
+    let decode = |max| {
+        let ctx = DecodeContext {
+            max_result_bytes: max,
+            ..DecodeContext::default()
+        };
+        let mut out = String::new();
+        decoder.decode(&body, &ctx, &mut out).map(|()| out)
+    };
+    assert_eq!(decode(10).unwrap(), r#"[["aaaa"]]"#);
+    for max in [8, 9] {
+        let err = decode(max).unwrap_err();
+        assert_eq!(
+            err.code,
+            superdecode::error::ErrorCode::ResultTooLarge,
+            "{max}"
+        );
+    }
+}

@@ -59,7 +59,8 @@ impl RecordDecoder for CborDecoder {
         if cursor.remaining() > 0 {
             return Err(trailing("CBOR", &cursor));
         }
-        Ok(())
+        // The last container's closing bracket comes after its last size check.
+        writer.check_size()
     }
 }
 

@@ -45,7 +45,8 @@ impl RecordDecoder for MsgPackDecoder {
         if cursor.remaining() > 0 {
             return Err(trailing("MessagePack", &cursor));
         }
-        Ok(())
+        // The last container's closing bracket comes after its last size check.
+        writer.check_size()
     }
 }
 
