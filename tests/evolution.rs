@@ -4,11 +4,12 @@
 //! parsed with the reader's class (tests/fixtures/evolution.py); superdecode is not used
 //! to make any of it.
 
+mod common;
+
 use std::path::Path;
 
 use serde_json::{Value, json};
 use superdecode::config::Settings;
-use superdecode::redshift::{self, OnError, ResponsePolicy};
 
 fn fixtures() -> &'static Path {
     Path::new(concat!(
@@ -38,20 +39,6 @@ async fn engine() -> superdecode::pipeline::Engine {
     Settings::from_flags(flags).unwrap().engine().await.unwrap()
 }
 
-async fn results(engine: &superdecode::pipeline::Engine, rows: &[&Value]) -> Vec<Value> {
-    let event = json!({"request_id": "evolution", "num_records": rows.len(), "arguments": rows});
-    let outcome = redshift::handle(
-        engine,
-        ResponsePolicy::new(OnError::Object),
-        &event.to_string(),
-        None,
-    )
-    .await;
-    let response = serde_json::to_value(&outcome.response).unwrap();
-    assert_eq!(response["success"], true, "{response}");
-    response["results"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn every_writer_version_reads_in_the_readers_shape() {
     let cases = cases();
@@ -59,7 +46,7 @@ async fn every_writer_version_reads_in_the_readers_shape() {
     let engine = engine().await;
     let rows: Vec<&Value> = cases.iter().map(|c| &c["args"]).collect();
     let unknown_before = engine.unknown_fields();
-    let results = results(&engine, &rows).await;
+    let results = common::handle_rows(&engine, &rows).await;
     let mut checked = 0;
     for (case, result) in cases.iter().zip(&results) {
         let name = case["name"].as_str().unwrap();
@@ -106,7 +93,7 @@ async fn one_shape_per_view_under_reader_latest() {
             .map(|c| &c["args"])
             .collect();
         assert!(rows.len() >= 3, "{stream}: {} rows", rows.len());
-        let shapes: std::collections::BTreeSet<Vec<String>> = results(&engine, &rows)
+        let shapes: std::collections::BTreeSet<Vec<String>> = common::handle_rows(&engine, &rows)
             .await
             .iter()
             .map(|r| {
@@ -128,7 +115,7 @@ async fn inference_that_finds_no_version_says_which_were_tried() {
     // A lone zig-zag id, then nothing: too short for any version.
     let rows = [json!(["orders_infer", "02"])];
     let rows: Vec<&Value> = rows.iter().collect();
-    let result = &results(&engine, &rows).await[0];
+    let result = &common::handle_rows(&engine, &rows).await[0];
     let parsed: Value = serde_json::from_str(result.as_str().unwrap()).unwrap();
     let message = parsed["_decode_error"]["message"].as_str().unwrap();
     assert!(message.contains("versions 5 down to 1"), "{message}");

@@ -2,12 +2,13 @@
 //! (tests/fixtures/schemaless.py), decoded with no registry, compared with the mapping the
 //! README documents; and hostile records that must stay within the limits.
 
+mod common;
+
 use std::path::Path;
 
 use serde_json::{Value, json};
 use superdecode::config::Settings;
 use superdecode::pipeline::Engine;
-use superdecode::redshift::{self, OnError, ResponsePolicy};
 
 fn fixtures() -> &'static Path {
     Path::new(concat!(
@@ -29,20 +30,6 @@ async fn engine() -> Engine {
     Settings::from_flags(flags).unwrap().engine().await.unwrap()
 }
 
-async fn results(engine: &Engine, rows: &[Value]) -> Vec<Value> {
-    let event = json!({"num_records": rows.len(), "arguments": rows});
-    let outcome = redshift::handle(
-        engine,
-        ResponsePolicy::new(OnError::Object),
-        &event.to_string(),
-        None,
-    )
-    .await;
-    let response = serde_json::to_value(&outcome.response).unwrap();
-    assert_eq!(response["success"], true, "{response}");
-    response["results"].as_array().unwrap().clone()
-}
-
 fn code(result: &Value) -> String {
     let parsed: Value = serde_json::from_str(result.as_str().unwrap()).unwrap();
     parsed["_decode_error"]["code"]
@@ -58,7 +45,7 @@ async fn msgpack_and_cbor_records_decode_as_documented() {
     assert!(cases.len() >= 25, "only {} cases", cases.len());
     let rows: Vec<Value> = cases.iter().map(|c| c["args"].clone()).collect();
     let engine = engine().await;
-    let results = results(&engine, &rows).await;
+    let results = common::handle_rows(&engine, &rows).await;
     for (case, result) in cases.iter().zip(&results) {
         let name = case["name"].as_str().unwrap();
         match (case.get("expected"), case.get("error")) {
@@ -83,7 +70,7 @@ async fn hostile_nesting_stays_within_the_limits() {
         // A chain of 100,000 tags on one integer: read in a loop, not by recursion.
         json!(["events_cbor", deep("d863", "01")]),
     ];
-    let results = results(&engine, &rows).await;
+    let results = common::handle_rows(&engine, &rows).await;
     assert_eq!(code(&results[0]), "nesting_too_deep");
     assert_eq!(code(&results[1]), "nesting_too_deep");
     assert_eq!(code(&results[2]), "nesting_too_deep");

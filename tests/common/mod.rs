@@ -114,3 +114,23 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     }
     (status, String::from_utf8(body).unwrap())
 }
+
+/// One Redshift batch of `rows` through the handler (as `invoke` and Lambda run it, with
+/// record errors as error objects); the results, after checking the batch succeeded.
+pub async fn handle_rows(
+    engine: &superdecode::pipeline::Engine,
+    rows: &[impl serde::Serialize],
+) -> Vec<serde_json::Value> {
+    use superdecode::redshift::{self, OnError, ResponsePolicy};
+    let event = serde_json::json!({"num_records": rows.len(), "arguments": rows});
+    let outcome = redshift::handle(
+        engine,
+        ResponsePolicy::new(OnError::Object),
+        &event.to_string(),
+        None,
+    )
+    .await;
+    let response = serde_json::to_value(&outcome.response).unwrap();
+    assert_eq!(response["success"], true, "{response}");
+    response["results"].as_array().unwrap().clone()
+}

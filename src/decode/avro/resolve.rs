@@ -352,31 +352,12 @@ impl<'a> Resolver<'a> {
                 Ok(self.push(Node::Resolved(Resolved::Enum(mapping))))
             }
             (Schema::Array(w), Schema::Array(r)) => {
-                let (Node::Array(wi), Node::Array(ri)) = (
-                    &self.nodes[writer_node],
-                    &self.reader_tree.nodes[reader_node],
-                ) else {
-                    return Err(incompatible(path, "internal: array without array nodes"));
-                };
-                let (wi, ri) = (*wi, *ri);
-                let len = path.len();
-                path.push_str("[]");
-                let items = self.resolve(&w.items, wi, &r.items, ri, path)?;
-                path.truncate(len);
+                let items = self.inner(&w.items, writer_node, &r.items, reader_node, "[]", path)?;
                 Ok(self.push(Node::Array(items)))
             }
             (Schema::Map(w), Schema::Map(r)) => {
-                let (Node::Map(wv), Node::Map(rv)) = (
-                    &self.nodes[writer_node],
-                    &self.reader_tree.nodes[reader_node],
-                ) else {
-                    return Err(incompatible(path, "internal: map without map nodes"));
-                };
-                let (wv, rv) = (*wv, *rv);
-                let len = path.len();
-                path.push_str("{}");
-                let values = self.resolve(&w.types, wv, &r.types, rv, path)?;
-                path.truncate(len);
+                let values =
+                    self.inner(&w.types, writer_node, &r.types, reader_node, "{}", path)?;
                 Ok(self.push(Node::Map(values)))
             }
             _ => {
@@ -384,6 +365,37 @@ impl<'a> Resolver<'a> {
                 Ok(self.push(node))
             }
         }
+    }
+
+    /// The items of an array or the values of a map (`step` names them in paths): the
+    /// writer's and reader's plain nodes for them are the containers' only children.
+    fn inner(
+        &mut self,
+        writer: &Schema,
+        writer_node: NodeId,
+        reader: &Schema,
+        reader_node: NodeId,
+        step: &str,
+        path: &mut String,
+    ) -> Result<NodeId, SchemaError> {
+        let child = |node: &Node| match node {
+            Node::Array(inner) | Node::Map(inner) => Some(*inner),
+            _ => None,
+        };
+        let (Some(wi), Some(ri)) = (
+            child(&self.nodes[writer_node]),
+            child(&self.reader_tree.nodes[reader_node]),
+        ) else {
+            return Err(incompatible(
+                path,
+                "internal: a container without its nodes",
+            ));
+        };
+        let len = path.len();
+        path.push_str(step);
+        let resolved = self.resolve(writer, wi, reader, ri, path);
+        path.truncate(len);
+        resolved
     }
 
     fn mismatch(&self, path: &str, writer: &Schema, reader: &Schema) -> SchemaError {
@@ -568,9 +580,11 @@ impl<'a> Resolver<'a> {
                         &r.fields[slot].schema,
                         reader_nodes[slot],
                         path,
-                    )?;
+                    );
+                    // Truncated before `?`: a failed union-branch trial must leave the
+                    // path as it found it for the next branch.
                     path.truncate(len);
-                    steps.push(Step::Read { slot, node });
+                    steps.push(Step::Read { slot, node: node? });
                 }
                 _ => steps.push(Step::Skip {
                     name: wf.name.as_str().into(),
