@@ -572,13 +572,18 @@ impl Engine {
         message: Option<&str>,
         scratch: &mut Scratch,
     ) -> Result<u32, RecordError> {
-        let mut newest_error: Option<RecordError> = None;
+        // Borrowed when it is a candidate's own "does not resolve": nothing is copied per
+        // record for versions that cannot be the writer.
+        let mut newest_error: Option<Cow<'_, RecordError>> = None;
         for (version, decoder) in candidates {
-            let attempt = match decoder {
-                Ok(decoder) => self.decode_one(decoder, header, message, scratch),
-                Err(e) => Err(e.clone()),
+            let decoder = match decoder {
+                Ok(decoder) => decoder,
+                Err(e) => {
+                    newest_error.get_or_insert(Cow::Borrowed(e));
+                    continue;
+                }
             };
-            match attempt {
+            match self.decode_one(decoder, header, message, scratch) {
                 Ok(()) => return Ok(*version),
                 // Limits hold whichever version wrote the record.
                 Err(e)
@@ -590,7 +595,7 @@ impl Engine {
                     return Err(e);
                 }
                 Err(e) => {
-                    newest_error.get_or_insert(e);
+                    newest_error.get_or_insert(Cow::Owned(e));
                 }
             }
         }
