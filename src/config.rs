@@ -222,7 +222,7 @@ impl DecodeSettings {
         };
         serde_json::from_str(&text).map_err(|e| {
             BatchError::new(format!(
-                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\", \"reader\", \"writer\"}}}}"
+                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\", \"reader\", \"writer\", \"format\"}}}}"
             ))
         })
     }
