@@ -19,7 +19,7 @@ use crate::error::BatchError;
 use crate::frame::{Framing, WireFormat};
 use crate::pipeline::{BatchOptions, Call, Engine, RowResult};
 use crate::redshift::{self, OnError};
-use crate::schema::{SchemaKey, VersionPin};
+use crate::schema::{SchemaKey, SchemaSource, VersionPin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -294,8 +294,9 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
 }
 
 async fn encode(args: EncodeArgs) -> Result<ExitCode, CliError> {
-    let source = args.source.source().await?;
+    let source = args.source.sources(&[]).await?;
     let key = SchemaKey::Named {
+        source: args.source.named_source(),
         registry: args.source.registry.clone(),
         schema: args.schema.clone(),
         version: args.version.map_or(VersionPin::Latest, VersionPin::Number),

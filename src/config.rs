@@ -19,16 +19,64 @@ use crate::frame::PayloadEncoding;
 use crate::pipeline::{Engine, Limits};
 use crate::redshift::{OnError, ResponsePolicy};
 use crate::schema::local::LocalSource;
-use crate::schema::{CacheSettings, SchemaCache, SchemaSource};
+use crate::schema::{CacheSettings, SchemaCache, SourceKind, Sources};
+use crate::secret::Secret;
 use crate::streams::{ReadAs, StreamOverride, Streams};
 
 /// Where schemas come from. Every command takes these.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceSettings {
-    /// Local schema directory (`DIR/<registry>/<schema>/<version>.avsc|.proto|.json`). Without
-    /// it, schemas come from the AWS Glue Schema Registry.
+    /// Local schema directory (`DIR/<registry>/<schema>/<version>.avsc|.proto|.json`). It
+    /// answers first; the registries named below answer what it does not have. Without it,
+    /// schemas come from the AWS Glue Schema Registry (and the Confluent registry, when its
+    /// URL is set).
     #[arg(long, env = "SUPERDECODE_SCHEMAS", value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+
+    /// Confluent-compatible schema registry URL; its path is kept as a prefix (e.g.
+    /// `https://registry:8081`, or Apicurio's `https://host/apis/ccompat/v7`). Confluent IDs
+    /// in frames are looked up there.
+    #[arg(long, env = "SUPERDECODE_CONFLUENT_URL", value_name = "URL")]
+    pub confluent_url: Option<String>,
+
+    /// Basic auth for the Confluent registry, `user:password` (Confluent's
+    /// `basic.auth.user.info`; for Confluent Cloud, the API key and secret).
+    #[arg(
+        long,
+        env = "SUPERDECODE_CONFLUENT_USER_INFO",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
+    pub confluent_user_info: Option<Secret>,
+
+    /// Bearer token for the Confluent registry.
+    #[arg(
+        long,
+        env = "SUPERDECODE_CONFLUENT_BEARER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub confluent_bearer_token: Option<Secret>,
+
+    /// AWS Secrets Manager secret holding the Confluent registry's credentials, read once
+    /// at start: a JSON object with `user_info` (`user:password`) or `bearer_token`.
+    #[arg(long, env = "SUPERDECODE_CONFLUENT_SECRET_ARN", value_name = "ARN")]
+    pub confluent_secret_arn: Option<String>,
+
+    /// Where assumed-schema (stream) lookups go: `local`, `glue` or `confluent`. Default:
+    /// the local directory when one is given, else the Confluent registry when its URL is
+    /// set, else Glue. Streams may override it.
+    #[arg(
+        long = "source",
+        env = "SUPERDECODE_SOURCE",
+        value_enum,
+        value_name = "SOURCE"
+    )]
+    pub default_source: Option<SourceKind>,
+
+    /// IAM role assumed (through STS) for every Glue call, for a registry in another account.
+    #[arg(long, env = "SUPERDECODE_GLUE_ROLE_ARN", value_name = "ARN")]
+    pub glue_role_arn: Option<String>,
 
     /// Registry that assumed-schema (stream) lookups use.
     #[arg(long, env = "SUPERDECODE_REGISTRY", default_value = "default-registry")]
@@ -184,25 +232,107 @@ impl Settings {
 }
 
 impl SourceSettings {
-    /// The schema source these settings name: the local directory when one is given,
-    /// otherwise the AWS Glue Schema Registry.
-    pub async fn source(&self) -> Result<Arc<dyn SchemaSource>, BatchError> {
-        Ok(match &self.schemas {
-            Some(dir) => Arc::new(LocalSource::load(dir)?),
-            #[cfg(feature = "glue")]
-            None => Arc::new(
-                crate::schema::glue::GlueSource::from_env(Duration::from_millis(
-                    self.registry_timeout_ms,
-                ))
-                .await,
-            ),
-            #[cfg(not(feature = "glue"))]
-            None => {
+    /// Where assumed-schema lookups go (see `--source`).
+    pub fn named_source(&self) -> SourceKind {
+        self.default_source.unwrap_or(if self.schemas.is_some() {
+            SourceKind::Local
+        } else if self.confluent_url.is_some() {
+            SourceKind::Confluent
+        } else {
+            SourceKind::Glue
+        })
+    }
+
+    /// The schema sources these settings name, routed by key: the local directory when one
+    /// is given (answering first), the Confluent registry when its URL is set, and Glue
+    /// unless a local directory is given and nothing in `also` (the sources streams name)
+    /// asks for it. Every source in `also` must be configured.
+    pub async fn sources(&self, also: &[SourceKind]) -> Result<Sources, BatchError> {
+        let wanted: Vec<SourceKind> = std::iter::once(self.named_source())
+            .chain(also.iter().copied())
+            .collect();
+        let mut sources = Sources::new();
+        if let Some(dir) = &self.schemas {
+            sources = sources.with_local(LocalSource::load(dir)?);
+        }
+        if let Some(url) = &self.confluent_url {
+            sources = sources.with_confluent(self.confluent(url).await?);
+        }
+        if self.schemas.is_none() || wanted.contains(&SourceKind::Glue) {
+            sources = sources.with_glue(self.glue()?);
+        }
+        for kind in wanted {
+            if !sources.has(kind) {
+                return Err(BatchError::new(match kind {
+                    SourceKind::Local => {
+                        "schemas are to come from the local directory, but none is given: set --schemas DIR"
+                    }
+                    SourceKind::Confluent => {
+                        "schemas are to come from the Confluent registry, but its URL is not set: set --confluent-url URL"
+                    }
+                    SourceKind::Glue => {
+                        "schemas are to come from Glue, but this build has no Glue source"
+                    }
+                }));
+            }
+        }
+        Ok(sources)
+    }
+
+    #[cfg(feature = "glue")]
+    fn glue(&self) -> Result<Box<dyn crate::schema::SchemaSource>, BatchError> {
+        Ok(Box::new(crate::schema::glue::LazyGlueSource::new(
+            Duration::from_millis(self.registry_timeout_ms),
+            self.glue_role_arn.clone(),
+        )))
+    }
+
+    #[cfg(not(feature = "glue"))]
+    fn glue(&self) -> Result<Box<dyn crate::schema::SchemaSource>, BatchError> {
+        Err(BatchError::new(
+            "this build has no AWS Glue source (feature `glue`): give --schemas DIR",
+        ))
+    }
+
+    #[cfg(feature = "confluent")]
+    async fn confluent(
+        &self,
+        url: &str,
+    ) -> Result<Box<dyn crate::schema::SchemaSource>, BatchError> {
+        use crate::schema::confluent::{ConfluentSettings, ConfluentSource, Credentials};
+        let credentials = match (
+            &self.confluent_user_info,
+            &self.confluent_bearer_token,
+            &self.confluent_secret_arn,
+        ) {
+            (None, None, None) => Credentials::None,
+            (Some(user_info), None, None) => Credentials::Basic(user_info.clone()),
+            (None, Some(token), None) => Credentials::Bearer(token.clone()),
+            (None, None, Some(arn)) => {
+                crate::schema::confluent::credentials_from_secret(arn).await?
+            }
+            _ => {
                 return Err(BatchError::new(
-                    "this build has no AWS Glue source (feature `glue`): give --schemas DIR",
+                    "give one of SUPERDECODE_CONFLUENT_USER_INFO, SUPERDECODE_CONFLUENT_BEARER_TOKEN and SUPERDECODE_CONFLUENT_SECRET_ARN, not several",
                 ));
             }
-        })
+        };
+        Ok(Box::new(ConfluentSource::new(ConfluentSettings {
+            url: url.to_owned(),
+            credentials,
+            timeout: Duration::from_millis(self.registry_timeout_ms),
+            registry: self.registry.clone(),
+        })?))
+    }
+
+    #[cfg(not(feature = "confluent"))]
+    async fn confluent(
+        &self,
+        _url: &str,
+    ) -> Result<Box<dyn crate::schema::SchemaSource>, BatchError> {
+        Err(BatchError::new(
+            "this build has no Confluent registry source (feature `confluent`)",
+        ))
     }
 }
 
@@ -222,15 +352,19 @@ impl DecodeSettings {
         };
         serde_json::from_str(&text).map_err(|e| {
             BatchError::new(format!(
-                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"registry\", \"schema\", \"version\", \"framing\", \"message\", \"reader\", \"writer\", \"format\"}}}}"
+                "stream overrides in {origin}: {e}; expected {{\"<stream>\": {{\"source\", \"registry\", \"schema\", \"version\", \"framing\", \"message\", \"reader\", \"writer\", \"format\"}}}}"
             ))
         })
     }
 
     /// Builds the decoding engine: loads the schema source and sets up the cache.
     pub async fn engine(&self) -> Result<Engine, BatchError> {
+        let streams = Streams::new(self.source.registry.clone(), self.stream_overrides()?)
+            .with_source(self.source.named_source())
+            .with_reader(self.reader);
+        let named: Vec<SourceKind> = streams.sources().collect();
         let cache = SchemaCache::new(
-            self.source.source().await?,
+            Arc::new(self.source.sources(&named).await?),
             self.mapping.clone(),
             CacheSettings {
                 latest_ttl: Duration::from_secs(self.latest_ttl_secs),
@@ -242,8 +376,7 @@ impl DecodeSettings {
         );
         Ok(Engine::new(
             cache,
-            Streams::new(self.source.registry.clone(), self.stream_overrides()?)
-                .with_reader(self.reader),
+            streams,
             Limits {
                 max_result_bytes: self.max_result_bytes,
                 max_inflated_bytes: self.max_inflated_bytes,

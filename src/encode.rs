@@ -5,7 +5,7 @@
 //! asked: raw, Glue (optionally zlib), Confluent, or Avro single-object. Whatever
 //! `superdecode decode` writes, `encode` reads back, so a round trip returns the input.
 
-use crate::decode::{CompileError, JsonOptions, RecordEncoder, compile_encoder};
+use crate::decode::{CompileError, JsonOptions, RecordEncoder, SchemaText, compile_encoder};
 use crate::frame::{Compression, FrameError, Framer, WireFormat};
 use crate::schema::SchemaDefinition;
 
@@ -50,7 +50,11 @@ impl Encoder {
         message: Option<String>,
         options: &JsonOptions,
     ) -> Result<Self, EncodeError> {
-        let body = compile_encoder(definition.format, &definition.text, options)?;
+        let schema = SchemaText {
+            text: &definition.text,
+            imports: &definition.imports,
+        };
+        let body = compile_encoder(definition.format, schema, options)?;
         let compression = if zlib {
             Compression::Zlib
         } else {

@@ -9,11 +9,11 @@
 //! |---|---|
 //! | Redshift event → rows (calls); rows' results → response | [`redshift`] |
 //! | hex → frame: wire format, schema ID, message selector, body | [`frame`] |
-//! | stream name → schema, version, framing, message | [`streams`] |
-//! | schema ID or name → compiled decoder (registry + cache) | [`schema`] |
+//! | stream name → source, schema (or subject), version, framing, message | [`streams`] |
+//! | schema ID or name → compiled decoder (registries, routing, cache) | [`schema`] |
 //! | body → JSON text | [`decode`] |
 //! | the batch, end to end, without AWS | [`pipeline`] |
-//! | settings; the one place the parts are put together | [`config`] |
+//! | settings; the one place the parts are put together | [`config`], [`secret`] |
 //! | shells: Lambda runtime, command line | [`lambda`], [`cli`] |
 //! | test payloads: JSON → framed binary | [`encode`] |
 //!
@@ -38,5 +38,6 @@ mod metrics;
 pub mod pipeline;
 pub mod redshift;
 pub mod schema;
+pub mod secret;
 pub mod streams;
 mod varint;

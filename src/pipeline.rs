@@ -189,15 +189,7 @@ impl<'c> Plan<'c> {
             .or_insert_with(|| {
                 let binding = match origin {
                     Origin::Stream(stream) => streams.binding(stream),
-                    Origin::Named { registry, schema } => Binding {
-                        registry: registry.to_owned(),
-                        schema: schema.to_owned(),
-                        version: VersionPin::Latest,
-                        framing: Framing::Fixed(WireFormat::Raw),
-                        message: None,
-                        reader: streams.default_reader(),
-                        infer_writer: false,
-                    },
+                    Origin::Named { registry, schema } => streams.named_binding(registry, schema),
                 };
                 (binding, None)
             })
@@ -217,6 +209,7 @@ impl<'c> Plan<'c> {
         let binding = self.bindings[&origin].0.clone();
         let need = self.push(Need {
             key: SchemaKey::Named {
+                source: binding.source,
                 registry: binding.registry,
                 schema: binding.schema,
                 version: binding.version,
@@ -508,11 +501,7 @@ impl Engine {
                     let candidate = if version == newest {
                         Arc::clone(&writer)
                     } else {
-                        let key = SchemaKey::Named {
-                            registry: writer.registry.clone(),
-                            schema: writer.schema.clone(),
-                            version: VersionPin::Number(version),
-                        };
+                        let key = writer.version_key(VersionPin::Number(version));
                         match self.schemas.lookup(&key).await {
                             Ok(Lookup::Found(found)) => found,
                             // A deleted version cannot have written the record.
@@ -547,11 +536,7 @@ impl Engine {
         let ReadAs::Reader(version) = reader else {
             return Ok(Ok(Arc::clone(writer)));
         };
-        let key = SchemaKey::Named {
-            registry: writer.registry.clone(),
-            schema: writer.schema.clone(),
-            version,
-        };
+        let key = writer.version_key(version);
         match self.schemas.lookup(&key).await {
             Ok(Lookup::Found(reader)) => Ok(self.schemas.resolution(writer, &reader).await),
             Ok(Lookup::NotFound) => Err(BatchError::new(format!(
@@ -644,17 +629,20 @@ impl Engine {
         if header.wire == WireFormat::Ocf {
             // The file carries its writer schema: a registry is needed only for a reader.
             return Ok(
-                match binding.map(|b| (b.reader, b.registry.clone(), b.schema.clone())) {
-                    Some((ReadAs::Reader(version), registry, schema)) => Some(plan.push(Need {
-                        key: SchemaKey::Named {
-                            registry,
-                            schema,
-                            version,
-                        },
-                        message: None,
-                        reader: ReadAs::Writer,
-                        infer_writer: false,
-                    })),
+                match binding.map(|b| (b.reader, b.source, b.registry.clone(), b.schema.clone())) {
+                    Some((ReadAs::Reader(version), source, registry, schema)) => {
+                        Some(plan.push(Need {
+                            key: SchemaKey::Named {
+                                source,
+                                registry,
+                                schema,
+                                version,
+                            },
+                            message: None,
+                            reader: ReadAs::Writer,
+                            infer_writer: false,
+                        }))
+                    }
                     _ => None,
                 },
             );

@@ -1,20 +1,28 @@
-//! Stream bindings: which schema, version, framing and Protobuf message a stream's records
-//! are read with, and in which version's shape they are written. By convention a stream
-//! reads the schema of the same name, latest version, in the default registry, as raw
-//! payloads, each record in its writer's shape; `SUPERDECODE_STREAMS` overrides any of
+//! Stream bindings: which source, schema, version, framing and Protobuf message a stream's
+//! records are read with, and in which version's shape they are written. By convention a
+//! stream reads the schema of the same name, latest version, in the default registry, as
+//! raw payloads, each record in its writer's shape; `SUPERDECODE_STREAMS` overrides any of
 //! that per stream, and `SUPERDECODE_READER` sets the shape for every stream.
+//!
+//! A stream read from a Confluent-compatible registry follows Confluent's default subject
+//! naming (TopicNameStrategy): stream `orders` reads subject `orders-value`, and a stream
+//! name that already ends in `-value` or `-key` is the subject itself, so
+//! `f('orders-key', to_hex(kafka_key))` decodes record keys. Its payloads default to
+//! Confluent framing, which is what Confluent's serializers write.
 
 use std::collections::HashMap;
 
 use crate::frame::{Framing, WireFormat};
-use crate::schema::VersionPin;
+use crate::schema::{SourceKind, VersionPin};
 
 /// How one stream's records are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
+    /// The source of the stream's schema.
+    pub source: SourceKind,
     /// The registry of the stream's schema.
     pub registry: String,
-    /// The schema name.
+    /// The schema name (with a Confluent registry, the subject).
     pub schema: String,
     /// Which version.
     pub version: VersionPin,
@@ -94,13 +102,18 @@ pub const MAX_INFERRED_VERSIONS: u32 = 16;
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamOverride {
+    /// Where the stream's schema is looked up: `"local"`, `"glue"` or `"confluent"`
+    /// (default: the `SUPERDECODE_SOURCE` setting).
+    pub source: Option<SourceKind>,
     /// Registry of the stream's schema (default: the default registry).
     pub registry: Option<String>,
-    /// Schema name (default: the stream name).
+    /// Schema name, or with a Confluent registry any subject (default: the stream name;
+    /// with a Confluent registry, the stream's value subject).
     pub schema: Option<String>,
     /// Pinned version number (default: latest).
     pub version: Option<u32>,
-    /// Framing of the stream's payloads (default: raw).
+    /// Framing of the stream's payloads (default: raw; with a Confluent registry,
+    /// Confluent framing).
     pub framing: Option<Framing>,
     /// Protobuf message of raw payloads, full name or relative to the file's package
     /// (default: the first message declared in the file).
@@ -121,6 +134,7 @@ pub struct StreamOverride {
 #[derive(Debug, Clone)]
 pub struct Streams {
     default_registry: String,
+    default_source: SourceKind,
     default_reader: ReadAs,
     overrides: HashMap<String, StreamOverride>,
 }
@@ -130,6 +144,7 @@ impl Streams {
     pub fn new(default_registry: String, overrides: HashMap<String, StreamOverride>) -> Self {
         Streams {
             default_registry,
+            default_source: SourceKind::Local,
             default_reader: ReadAs::Writer,
             overrides,
         }
@@ -142,6 +157,25 @@ impl Streams {
         self
     }
 
+    /// The bindings with `source` for streams that do not override it.
+    pub fn with_source(mut self, source: SourceKind) -> Self {
+        self.default_source = source;
+        self
+    }
+
+    /// Every source a stream's schema is looked up in: the default and each override's.
+    pub fn sources(&self) -> impl Iterator<Item = SourceKind> + '_ {
+        std::iter::once(self.default_source).chain(self.overrides.values().filter_map(|o| o.source))
+    }
+
+    /// The source of `stream`'s schema.
+    fn source(&self, stream: &str) -> SourceKind {
+        self.overrides
+            .get(stream)
+            .and_then(|o| o.source)
+            .unwrap_or(self.default_source)
+    }
+
     /// The shape of records of calls without a stream.
     pub fn default_reader(&self) -> ReadAs {
         self.default_reader
@@ -149,10 +183,14 @@ impl Streams {
 
     /// The framing of `stream`'s payloads.
     pub fn framing(&self, stream: &str) -> Framing {
+        let default = match self.source(stream) {
+            SourceKind::Confluent => WireFormat::Confluent,
+            SourceKind::Local | SourceKind::Glue => WireFormat::Raw,
+        };
         self.overrides
             .get(stream)
             .and_then(|o| o.framing)
-            .unwrap_or(Framing::Fixed(WireFormat::Raw))
+            .unwrap_or(Framing::Fixed(default))
     }
 
     /// The schemaless format of `stream`'s records, if it has one.
@@ -160,19 +198,85 @@ impl Streams {
         self.overrides.get(stream).and_then(|o| o.format)
     }
 
+    /// How the records of a `(registry, schema, hex)` call are read: raw, latest version,
+    /// in the default reader's shape. Registry names are Glue's (or a local directory's):
+    /// with a Confluent registry as the default source, these calls go to Glue.
+    pub fn named_binding(&self, registry: &str, schema: &str) -> Binding {
+        Binding {
+            source: match self.default_source {
+                SourceKind::Confluent => SourceKind::Glue,
+                other => other,
+            },
+            registry: registry.to_owned(),
+            schema: schema.to_owned(),
+            version: VersionPin::Latest,
+            framing: Framing::Fixed(WireFormat::Raw),
+            message: None,
+            reader: self.default_reader,
+            infer_writer: false,
+        }
+    }
+
     /// How `stream`'s records are read.
     pub fn binding(&self, stream: &str) -> Binding {
         let over = self.overrides.get(stream).cloned().unwrap_or_default();
+        let source = self.source(stream);
         Binding {
+            source,
             registry: over
                 .registry
                 .unwrap_or_else(|| self.default_registry.clone()),
-            schema: over.schema.unwrap_or_else(|| stream.to_owned()),
+            schema: over.schema.unwrap_or_else(|| match source {
+                SourceKind::Confluent => value_subject(stream),
+                SourceKind::Local | SourceKind::Glue => stream.to_owned(),
+            }),
             version: over.version.map_or(VersionPin::Latest, VersionPin::Number),
             framing: self.framing(stream),
             message: over.message,
             reader: over.reader.unwrap_or(self.default_reader),
             infer_writer: over.writer == Some(WriterVersion::Infer),
         }
+    }
+}
+
+/// The Confluent subject of a stream (TopicNameStrategy): `<stream>-value`, unless the
+/// name already ends in `-value` or `-key`.
+fn value_subject(stream: &str) -> String {
+    if stream.ends_with("-value") || stream.ends_with("-key") {
+        stream.to_owned()
+    } else {
+        format!("{stream}-value")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confluent_streams_follow_the_topic_name_strategy() {
+        let overrides = serde_json::from_str(
+            r#"{"clicks": {"schema": "web.Click"}, "legacy": {"source": "glue"}}"#,
+        )
+        .unwrap();
+        let streams = Streams::new("reg".to_owned(), overrides).with_source(SourceKind::Confluent);
+        let subject = |s: &str| streams.binding(s).schema;
+        assert_eq!(subject("orders"), "orders-value");
+        assert_eq!(subject("orders-key"), "orders-key");
+        assert_eq!(subject("orders-value"), "orders-value");
+        assert_eq!(subject("clicks"), "web.Click");
+        assert_eq!(
+            streams.binding("orders").framing,
+            Framing::Fixed(WireFormat::Confluent)
+        );
+        let legacy = streams.binding("legacy");
+        assert_eq!(
+            (legacy.source, legacy.schema.as_str()),
+            (SourceKind::Glue, "legacy")
+        );
+        assert_eq!(legacy.framing, Framing::Fixed(WireFormat::Raw));
+        let mut sources: Vec<_> = streams.sources().collect();
+        sources.sort();
+        assert_eq!(sources, [SourceKind::Glue, SourceKind::Confluent]);
     }
 }

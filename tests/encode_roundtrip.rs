@@ -107,6 +107,7 @@ async fn raw_avro_fixtures_round_trip_under_every_option() {
         };
         let stream = stream.as_str().unwrap();
         let key = SchemaKey::Named {
+            source: superdecode::schema::SourceKind::Local,
             registry: "fixtures".into(),
             schema: stream.into(),
             version: superdecode::schema::VersionPin::Latest,

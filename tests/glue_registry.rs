@@ -19,7 +19,7 @@ use superdecode::pipeline::{Engine, Limits};
 use superdecode::redshift::OnError;
 use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::glue::GlueSource;
-use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey};
+use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey, SourceKind};
 use superdecode::streams::Streams;
 
 const V1: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"}]}"#;
@@ -161,7 +161,7 @@ fn engine_over(client: aws_sdk_glue::Client, settings: CacheSettings) -> Engine 
     let source = Arc::new(GlueSource::from_client(client));
     Engine::new(
         SchemaCache::new(source, JsonOptions::default(), settings),
-        Streams::new("reg".to_owned(), HashMap::new()),
+        Streams::new("reg".to_owned(), HashMap::new()).with_source(SourceKind::Glue),
         Limits {
             max_result_bytes: 65_535,
             max_inflated_bytes: 1 << 20,
@@ -751,7 +751,7 @@ async fn framed_and_inferred_records_read_in_the_latest_shape_from_glue() {
             JsonOptions::default(),
             CacheSettings::default(),
         ),
-        Streams::new("reg".to_owned(), overrides),
+        Streams::new("reg".to_owned(), overrides).with_source(SourceKind::Glue),
         Limits {
             max_result_bytes: 65_535,
             max_inflated_bytes: 1 << 20,

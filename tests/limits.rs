@@ -319,13 +319,18 @@ impl SchemaSource for PanickingSource {
                 panic!("forced by the test")
             }
             SchemaKey::Named {
-                registry, schema, ..
+                source,
+                registry,
+                schema,
+                ..
             } => Ok(Some(SchemaDefinition {
+                source: *source,
                 registry: registry.clone(),
                 schema: schema.clone(),
                 version: 1,
                 format: superdecode::decode::DataFormat::Avro,
                 text: r#""string""#.to_owned(),
+                imports: Vec::new(),
                 glue_id: None,
                 confluent_id: None,
             })),

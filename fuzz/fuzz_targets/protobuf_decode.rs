@@ -19,7 +19,7 @@ static DECODERS: LazyLock<Vec<Box<dyn RecordDecoder>>> = LazyLock::new(|| {
             // Two option sets per schema: default, and every non-default switch.
             let all = options(&mut Choices::new(&[0xff, 0x01]));
             [JsonOptions::default(), all].map(|o| {
-                compile(DataFormat::Protobuf, text, &o)
+                compile(DataFormat::Protobuf, *text, &o)
                     .unwrap_or_else(|e| panic!("fuzz schema does not compile: {e}"))
             })
         })

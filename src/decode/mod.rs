@@ -42,12 +42,47 @@ struct Format {
     resolver: Option<Resolver>,
 }
 
-/// Compiles (writer schema text, reader schema text) into a decoder of the writer's
-/// records that writes the reader's shape.
-type Resolver = fn(&str, &str, &JsonOptions) -> Result<Box<dyn RecordDecoder>, CompileError>;
+/// Compiles (writer schema, reader schema) into a decoder of the writer's records that
+/// writes the reader's shape.
+type Resolver =
+    fn(SchemaText, SchemaText, &JsonOptions) -> Result<Box<dyn RecordDecoder>, CompileError>;
 
-/// Compiles schema text, under the mapping options, into a decoder or an encoder.
-type Compiler<T> = fn(&str, &JsonOptions) -> Result<Box<T>, CompileError>;
+/// Compiles a schema, under the mapping options, into a decoder or an encoder.
+type Compiler<T> = fn(SchemaText, &JsonOptions) -> Result<Box<T>, CompileError>;
+
+/// A `.proto` file that a Protobuf schema imports: a registry reference, named by its
+/// import path (`import "shop/money.proto";`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProtoImport {
+    /// The import path.
+    pub path: String,
+    /// The file's `.proto` source.
+    pub text: String,
+}
+
+/// A schema to compile: its text, and the `.proto` files it imports (Protobuf only; the
+/// well-known `google/protobuf/*.proto` files are always available).
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaText<'a> {
+    /// The schema text.
+    pub text: &'a str,
+    /// The files it imports.
+    pub imports: &'a [ProtoImport],
+}
+
+impl<'a> From<&'a str> for SchemaText<'a> {
+    /// A schema that imports nothing.
+    fn from(text: &'a str) -> Self {
+        SchemaText { text, imports: &[] }
+    }
+}
+
+impl<'a> From<&'a String> for SchemaText<'a> {
+    /// A schema that imports nothing.
+    fn from(text: &'a String) -> Self {
+        SchemaText::from(text.as_str())
+    }
+}
 
 impl DataFormat {
     /// Every data format's registration. A new format is its folder, a [`DataFormat`]
@@ -58,22 +93,32 @@ impl DataFormat {
             DataFormat::Avro => Format {
                 registry_name: "AVRO",
                 extension: "avsc",
-                decoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
-                encoder: |text, options| Ok(Box::new(avro::AvroDecoder::new(text, options)?)),
+                decoder: |schema, options| {
+                    Ok(Box::new(avro::AvroDecoder::new(schema.text, options)?))
+                },
+                encoder: |schema, options| {
+                    Ok(Box::new(avro::AvroDecoder::new(schema.text, options)?))
+                },
                 resolver: Some(|writer, reader, options| {
                     Ok(Box::new(avro::AvroDecoder::resolving(
-                        writer, reader, options,
+                        writer.text,
+                        reader.text,
+                        options,
                     )?))
                 }),
             },
             DataFormat::Protobuf => Format {
                 registry_name: "PROTOBUF",
                 extension: "proto",
-                decoder: |text, options| {
-                    Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?))
+                decoder: |schema, options| {
+                    Ok(Box::new(protobuf::ProtobufDecoder::compile(
+                        schema, options,
+                    )?))
                 },
-                encoder: |text, options| {
-                    Ok(Box::new(protobuf::ProtobufDecoder::new(text, options)?))
+                encoder: |schema, options| {
+                    Ok(Box::new(protobuf::ProtobufDecoder::compile(
+                        schema, options,
+                    )?))
                 },
                 resolver: Some(|writer, reader, options| {
                     Ok(Box::new(protobuf::ResolvingDecoder::new(
@@ -302,12 +347,12 @@ pub enum EncodeError {
 
 /// Builds the decoder for a schema definition. An error means the schema itself is
 /// unusable, which is an environment problem, not a record problem.
-pub fn compile(
+pub fn compile<'a>(
     format: DataFormat,
-    definition: &str,
+    definition: impl Into<SchemaText<'a>>,
     options: &JsonOptions,
 ) -> Result<Box<dyn RecordDecoder>, CompileError> {
-    (format.registration().decoder)(definition, options)
+    (format.registration().decoder)(definition.into(), options)
 }
 
 /// Builds the decoder of records written with `writer` (schema text) that writes them in
@@ -315,8 +360,8 @@ pub fn compile(
 /// records are read as they are (JSON); `Err` when the pair does not resolve.
 pub fn compile_resolved(
     format: DataFormat,
-    writer: &str,
-    reader: &str,
+    writer: SchemaText,
+    reader: SchemaText,
     options: &JsonOptions,
 ) -> Option<Result<Box<dyn RecordDecoder>, CompileError>> {
     format
@@ -326,12 +371,12 @@ pub fn compile_resolved(
 }
 
 /// Builds the encoder for a schema definition (`superdecode encode`).
-pub fn compile_encoder(
+pub fn compile_encoder<'a>(
     format: DataFormat,
-    definition: &str,
+    definition: impl Into<SchemaText<'a>>,
     options: &JsonOptions,
 ) -> Result<Box<dyn RecordEncoder>, CompileError> {
-    (format.registration().encoder)(definition, options)
+    (format.registration().encoder)(definition.into(), options)
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
-use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
+use super::{SchemaDefinition, SchemaKey, SchemaSource, SourceKind, VersionPin};
 use crate::decode::avro::AvroDecoder;
-use crate::decode::{self, DataFormat, JsonOptions, RecordDecoder};
+use crate::decode::{self, DataFormat, JsonOptions, ProtoImport, RecordDecoder, SchemaText};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::SchemaId;
 
@@ -28,7 +28,9 @@ const MAX_ENTRIES: u64 = 10_000;
 
 /// A schema version compiled into a decoder, ready for records.
 pub struct CompiledSchema {
-    /// The registry holding the schema.
+    /// The registry that owns the schema: its other versions are looked up there.
+    pub source: SourceKind,
+    /// The registry name.
     pub registry: String,
     /// The schema name.
     pub schema: String,
@@ -40,7 +42,37 @@ pub struct CompiledSchema {
     pub decoder: Box<dyn RecordDecoder>,
     /// The schema text, for resolving this version against a reader version.
     pub text: String,
+    /// The `.proto` files the schema imports.
+    pub imports: Vec<ProtoImport>,
 }
+
+impl CompiledSchema {
+    /// The schema as the decoders compile it.
+    pub fn schema_text(&self) -> SchemaText<'_> {
+        SchemaText {
+            text: &self.text,
+            imports: &self.imports,
+        }
+    }
+
+    /// The key of another version of this schema, in the registry that owns it.
+    pub fn version_key(&self, version: VersionPin) -> SchemaKey {
+        SchemaKey::Named {
+            source: self.source,
+            registry: self.registry.clone(),
+            schema: self.schema.clone(),
+            version,
+        }
+    }
+
+    /// Which schema this is a version of.
+    fn name(&self) -> SchemaName {
+        (self.source, self.registry.clone(), self.schema.clone())
+    }
+}
+
+/// (source, registry, schema): a schema whose versions are numbered.
+type SchemaName = (SourceKind, String, String);
 
 impl std::fmt::Debug for CompiledSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,13 +87,12 @@ impl std::fmt::Debug for CompiledSchema {
     }
 }
 
-/// A (writer, reader) pair of versions of one schema: registry, schema, writer version,
-/// reader version.
-type PairKey = (String, String, u32, u32);
+/// A (writer, reader) pair of versions of one schema: the schema, writer version, reader
+/// version.
+type PairKey = (SchemaName, u32, u32);
 
-/// A container file's schema text, and the reader version (registry, schema, version) it
-/// is resolved to, if any.
-type ContainerKey = (String, Option<(String, String, u32)>);
+/// A container file's schema text, and the reader version it is resolved to, if any.
+type ContainerKey = (String, Option<(SchemaName, u32)>);
 
 /// The total size of the container-file schema texts whose decoders are kept.
 const MAX_CONTAINER_SCHEMA_BYTES: u64 = 16 << 20;
@@ -324,12 +355,7 @@ impl SchemaCache {
         if writer.version == reader.version && writer.text == reader.text {
             return Ok(Arc::clone(writer));
         }
-        let key = (
-            writer.registry.clone(),
-            writer.schema.clone(),
-            writer.version,
-            reader.version,
-        );
+        let key = (writer.name(), writer.version, reader.version);
         let compile = async {
             if writer.format != reader.format {
                 return Err(RecordError::new(
@@ -343,16 +369,22 @@ impl SchemaCache {
                     ),
                 ));
             }
-            match decode::compile_resolved(writer.format, &writer.text, &reader.text, &self.options)
-            {
+            match decode::compile_resolved(
+                writer.format,
+                writer.schema_text(),
+                reader.schema_text(),
+                &self.options,
+            ) {
                 None => Ok(Arc::clone(writer)),
                 Some(Ok(decoder)) => Ok(Arc::new(CompiledSchema {
+                    source: reader.source,
                     registry: reader.registry.clone(),
                     schema: reader.schema.clone(),
                     version: reader.version,
                     format: reader.format,
                     decoder,
                     text: reader.text.clone(),
+                    imports: reader.imports.clone(),
                 })),
                 Some(Err(e)) => Err(RecordError::new(
                     ErrorCode::SchemaIncompatible,
@@ -374,10 +406,7 @@ impl SchemaCache {
         schema: &str,
         reader: Option<&Arc<CompiledSchema>>,
     ) -> Result<Arc<AvroDecoder>, RecordError> {
-        let key = (
-            schema.to_owned(),
-            reader.map(|r| (r.registry.clone(), r.schema.clone(), r.version)),
-        );
+        let key = (schema.to_owned(), reader.map(|r| (r.name(), r.version)));
         let compile = async {
             let decoder = match reader {
                 None => AvroDecoder::new(schema, &self.options).map_err(|e| {
@@ -414,11 +443,16 @@ impl SchemaCache {
     }
 
     async fn load(&self, key: &SchemaKey) -> Result<Arc<CompiledSchema>, Miss> {
-        let definition = self
+        let mut definition = self
             .fetch(key)
             .await
             .map_err(Miss::Env)?
             .ok_or(Miss::NotFound)?;
+        // A version asked for by name is filed under the source it was asked in, so that
+        // its other versions are asked for there too and hit the entries it fills.
+        if let SchemaKey::Named { source, .. } = key {
+            definition.source = *source;
+        }
         let aliases = aliases(&definition);
         let compiled = Arc::new(compile(definition, &self.options).map_err(Miss::Env)?);
         for alias in aliases.into_iter().filter(|alias| alias != key) {
@@ -488,12 +522,16 @@ fn bounded<V: Clone + Send + Sync + 'static>(ttl: Option<Duration>) -> Cache<Sch
 /// The immutable keys a fetched definition also answers.
 fn aliases(definition: &SchemaDefinition) -> Vec<SchemaKey> {
     let mut keys = vec![SchemaKey::Named {
+        source: definition.source,
         registry: definition.registry.clone(),
         schema: definition.schema.clone(),
         version: VersionPin::Number(definition.version),
     }];
     if let Some(id) = definition.glue_id {
         keys.push(SchemaKey::Id(SchemaId::Glue(id)));
+    }
+    if let Some(id) = definition.confluent_id {
+        keys.push(SchemaKey::Id(SchemaId::Confluent(id)));
     }
     keys
 }
@@ -502,7 +540,11 @@ fn compile(
     definition: SchemaDefinition,
     options: &JsonOptions,
 ) -> Result<CompiledSchema, BatchError> {
-    let decoder = decode::compile(definition.format, &definition.text, options).map_err(|e| {
+    let schema = SchemaText {
+        text: &definition.text,
+        imports: &definition.imports,
+    };
+    let decoder = decode::compile(definition.format, schema, options).map_err(|e| {
         BatchError::caused_by(
             format_args!(
                 "{definition} ({}) cannot be used",
@@ -512,11 +554,13 @@ fn compile(
         )
     })?;
     Ok(CompiledSchema {
+        source: definition.source,
         registry: definition.registry,
         schema: definition.schema,
         version: definition.version,
         format: definition.format,
         decoder,
         text: definition.text,
+        imports: definition.imports,
     })
 }

@@ -15,7 +15,7 @@ use aws_sdk_glue::config::http::HttpResponse;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{SchemaId as GlueSchemaId, SchemaVersionNumber};
 
-use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
+use super::{SchemaDefinition, SchemaKey, SchemaSource, SourceKind, VersionPin};
 use crate::decode::DataFormat;
 use crate::error::BatchError;
 use crate::frame::SchemaId;
@@ -27,8 +27,10 @@ pub struct GlueSource {
 
 impl GlueSource {
     /// A source configured from the standard AWS chain, with `timeout` for each
-    /// `GetSchemaVersion` call.
-    pub async fn from_env(timeout: Duration) -> Self {
+    /// `GetSchemaVersion` call. With `role_arn`, every call is made as that role (assumed
+    /// through STS, and assumed again before its credentials expire): for a registry in
+    /// another account.
+    pub async fn from_env(timeout: Duration, role_arn: Option<&str>) -> Self {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .operation_timeout(timeout)
             .build();
@@ -36,6 +38,22 @@ impl GlueSource {
             .timeout_config(timeouts)
             .load()
             .await;
+        let config = match role_arn {
+            None => config,
+            Some(role) => {
+                let role = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name("superdecode")
+                    .configure(&config)
+                    .build()
+                    .await;
+                config
+                    .into_builder()
+                    .credentials_provider(aws_sdk_glue::config::SharedCredentialsProvider::new(
+                        role,
+                    ))
+                    .build()
+            }
+        };
         Self::from_client(Client::new(&config))
     }
 
@@ -52,6 +70,41 @@ impl GlueSource {
         GlueSource {
             client: Client::from_conf(config),
         }
+    }
+}
+
+/// The Glue source, built on first use: the AWS configuration (region, credentials, an
+/// assumed role) is loaded only when a record needs Glue, so a deployment that reads only
+/// a Confluent registry never probes for AWS settings.
+pub struct LazyGlueSource {
+    timeout: Duration,
+    role_arn: Option<String>,
+    source: tokio::sync::OnceCell<GlueSource>,
+}
+
+impl LazyGlueSource {
+    /// The source [`GlueSource::from_env`] builds, once it is first asked.
+    pub fn new(timeout: Duration, role_arn: Option<String>) -> Self {
+        LazyGlueSource {
+            timeout,
+            role_arn,
+            source: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SchemaSource for LazyGlueSource {
+    async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
+        let source = self
+            .source
+            .get_or_init(|| GlueSource::from_env(self.timeout, self.role_arn.as_deref()))
+            .await;
+        source.fetch(key).await
+    }
+
+    fn describe(&self) -> String {
+        "AWS Glue Schema Registry".to_owned()
     }
 }
 
@@ -104,6 +157,7 @@ impl SchemaSource for GlueSource {
                 registry,
                 schema,
                 version,
+                ..
             } => {
                 let number = match version {
                     VersionPin::Latest => SchemaVersionNumber::builder().latest_version(true),
@@ -165,6 +219,7 @@ impl SchemaSource for GlueSource {
             .schema_version_id()
             .and_then(|id| id.parse::<uuid::Uuid>().ok());
         Ok(Some(SchemaDefinition {
+            source: SourceKind::Glue,
             registry,
             schema,
             version,
@@ -173,6 +228,7 @@ impl SchemaSource for GlueSource {
                 .schema_definition()
                 .ok_or_else(|| incomplete("schema definition"))?
                 .to_owned(),
+            imports: Vec::new(),
             glue_id,
             confluent_id: None,
         }))

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::{SchemaDefinition, SchemaKey, SchemaSource, VersionPin};
+use super::{SchemaDefinition, SchemaKey, SchemaSource, SourceKind, VersionPin};
 use crate::decode::DataFormat;
 use crate::decode::avro::canonical;
 use crate::error::BatchError;
@@ -195,11 +195,13 @@ impl LocalSource {
             VersionPin::Number(n) => versions.get_key_value(&n)?,
         };
         Some(SchemaDefinition {
+            source: SourceKind::Local,
             registry: name.0.clone(),
             schema: name.1.clone(),
             version: *number,
             format: *format,
             text: text.clone(),
+            imports: Vec::new(),
             glue_id: self.glue_ids.get(&(name.clone(), *number)).copied(),
             confluent_id: self.confluent_ids.get(&(name.clone(), *number)).copied(),
         })
@@ -218,6 +220,7 @@ impl SchemaSource for LocalSource {
                 registry,
                 schema,
                 version,
+                ..
             } => self.definition(&(registry.clone(), schema.clone()), *version),
         })
     }

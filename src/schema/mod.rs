@@ -3,21 +3,55 @@
 //!
 //! A record names its schema in one of two ways, captured by [`SchemaKey`]:
 //! * by a global ID from its frame (Glue version UUID, Confluent ID, Avro fingerprint);
-//! * by name, for assumed-schema calls: registry + schema + latest or a pinned version.
+//! * by name, for assumed-schema calls: source + registry + schema (a Confluent subject)
+//!   + latest or a pinned version.
+//!
+//! [`Sources`] routes each key to the source that owns it, with a local directory, when one
+//! is given, answering first.
 
 mod cache;
+#[cfg(feature = "confluent")]
+pub mod confluent;
 #[cfg(feature = "glue")]
 pub mod glue;
 pub mod local;
+mod routed;
 
 use crate::decode::DataFormat;
 use crate::error::BatchError;
 use crate::frame::{KnownIds, SchemaId};
 
+pub use crate::decode::ProtoImport;
 pub use cache::{
     CacheSettings, CacheStats, CompiledSchema, DEFAULT_LATEST_TTL_SECS, DEFAULT_NOT_FOUND_TTL_SECS,
     DEFAULT_REGISTRY_CONCURRENCY, Lookup, SchemaCache,
 };
+pub use routed::Sources;
+
+/// Which registry a schema name is looked up in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// The local schema directory.
+    Local,
+    /// The AWS Glue Schema Registry.
+    Glue,
+    /// The Confluent-compatible REST registry; schema names are subjects.
+    Confluent,
+}
+
+impl SourceKind {
+    /// The kind's name, as settings spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Local => "local",
+            SourceKind::Glue => "glue",
+            SourceKind::Confluent => "confluent",
+        }
+    }
+}
 
 /// Which version of a named schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,9 +69,12 @@ pub enum SchemaKey {
     Id(SchemaId),
     /// A schema by name, for assumed-schema calls.
     Named {
-        /// The registry name.
+        /// The registry that holds it (a local directory, when one is given, answers for
+        /// every registry first).
+        source: SourceKind,
+        /// The registry name (Glue's registry; the folder of a local directory).
         registry: String,
-        /// The schema name.
+        /// The schema name (a Confluent subject).
         schema: String,
         /// Which version.
         version: VersionPin,
@@ -54,14 +91,21 @@ impl std::fmt::Display for VersionPin {
     }
 }
 
-/// "schema 'S' version 3 in registry 'R'": how messages name a schema version.
+/// "schema 'S' version 3 in registry 'R'" (or "subject 'S' version 3 in the Confluent
+/// registry"): how messages name a schema version.
 fn write_schema_name(
     f: &mut std::fmt::Formatter<'_>,
+    source: SourceKind,
     registry: &str,
     schema: &str,
     version: VersionPin,
 ) -> std::fmt::Result {
-    write!(f, "schema '{schema}' {version} in registry '{registry}'")
+    match source {
+        SourceKind::Confluent => {
+            write!(f, "subject '{schema}' {version} in the Confluent registry")
+        }
+        _ => write!(f, "schema '{schema}' {version} in registry '{registry}'"),
+    }
 }
 
 impl std::fmt::Display for SchemaKey {
@@ -69,10 +113,11 @@ impl std::fmt::Display for SchemaKey {
         match self {
             SchemaKey::Id(id) => id.fmt(f),
             SchemaKey::Named {
+                source,
                 registry,
                 schema,
                 version,
-            } => write_schema_name(f, registry, schema, *version),
+            } => write_schema_name(f, *source, registry, schema, *version),
         }
     }
 }
@@ -82,6 +127,7 @@ impl std::fmt::Display for SchemaDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write_schema_name(
             f,
+            self.source,
             &self.registry,
             &self.schema,
             VersionPin::Number(self.version),
@@ -92,7 +138,9 @@ impl std::fmt::Display for SchemaDefinition {
 /// A schema version as a source returns it: text, not yet compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaDefinition {
-    /// The registry holding the schema.
+    /// The registry that owns the schema: its other versions are looked up there.
+    pub source: SourceKind,
+    /// The registry name.
     pub registry: String,
     /// The schema name.
     pub schema: String,
@@ -100,8 +148,13 @@ pub struct SchemaDefinition {
     pub version: u32,
     /// The data format.
     pub format: DataFormat,
-    /// The schema text (`.avsc` JSON, `.proto` source, JSON Schema).
+    /// The schema text (`.avsc` JSON, `.proto` source, JSON Schema). An Avro schema that
+    /// references named types of other registered schemas has them defined inline, at
+    /// first use, so that the text stands alone (as Avro's canonical form requires).
     pub text: String,
+    /// The `.proto` files a Protobuf schema imports (registry references), by import path;
+    /// empty for other formats.
+    pub imports: Vec<ProtoImport>,
     /// The Glue schema version ID, when the source knows it: a lookup of `latest` then
     /// also fills the cache entry for that ID.
     pub glue_id: Option<uuid::Uuid>,
@@ -124,7 +177,8 @@ impl SchemaDefinition {
     }
 }
 
-/// A registry of schemas: the AWS Glue Schema Registry, or a local directory.
+/// A registry of schemas: the AWS Glue Schema Registry, a Confluent-compatible registry, or
+/// a local directory.
 #[async_trait::async_trait]
 pub trait SchemaSource: Send + Sync {
     /// Fetches the definition for `key`. `Ok(None)` means the source answered that it has

@@ -37,6 +37,7 @@ pub(crate) mod canonical;
 pub mod container;
 mod encode;
 mod reader;
+pub mod references;
 mod resolve;
 mod tree;
 

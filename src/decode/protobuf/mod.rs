@@ -33,7 +33,10 @@ use std::sync::atomic::Ordering;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use super::{DecodeContext, JsonOptions, MessageSelector, RecordDecoder, RecordEncoder};
+use super::{
+    DecodeContext, JsonOptions, MessageSelector, ProtoImport, RecordDecoder, RecordEncoder,
+    SchemaText,
+};
 use crate::error::{ErrorCode, RecordError};
 use crate::varint;
 
@@ -116,15 +119,20 @@ pub struct ProtobufDecoder {
     plan: wire::Plan,
 }
 
-/// Serves the schema text as `schema.proto`.
-struct SchemaText(String);
+/// Serves the schema text as `schema.proto`, and the files it imports by their paths.
+struct SchemaFiles {
+    text: String,
+    imports: Vec<ProtoImport>,
+}
 
-impl FileResolver for SchemaText {
+impl FileResolver for SchemaFiles {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         if name == SCHEMA_FILE {
-            File::from_source(name, &self.0)
-        } else {
-            Err(protox::Error::file_not_found(name))
+            return File::from_source(name, &self.text);
+        }
+        match self.imports.iter().find(|import| import.path == name) {
+            Some(import) => File::from_source(name, &import.text),
+            None => Err(protox::Error::file_not_found(name)),
         }
     }
 }
@@ -170,10 +178,20 @@ pub enum EncodeError {
 }
 
 impl ProtobufDecoder {
-    /// Compiles `.proto` text. Errors describe why the schema is unusable.
+    /// Compiles `.proto` text that imports nothing but the well-known types. Errors
+    /// describe why the schema is unusable.
     pub fn new(proto: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
+        Self::compile(SchemaText::from(proto), options)
+    }
+
+    /// Compiles `.proto` text with the files it imports; the well-known
+    /// `google/protobuf/*.proto` files resolve whether or not `schema` carries them.
+    pub fn compile(schema: SchemaText, options: &JsonOptions) -> Result<Self, SchemaError> {
         let mut resolver = ChainFileResolver::new();
-        resolver.add(SchemaText(proto.to_owned()));
+        resolver.add(SchemaFiles {
+            text: schema.text.to_owned(),
+            imports: schema.imports.to_vec(),
+        });
         resolver.add(GoogleFileResolver::new());
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler
@@ -461,11 +479,15 @@ pub struct ResolvingDecoder {
 }
 
 impl ResolvingDecoder {
-    /// Compiles both versions' `.proto` text.
-    pub fn new(writer: &str, reader: &str, options: &JsonOptions) -> Result<Self, SchemaError> {
+    /// Compiles both versions' `.proto` files.
+    pub fn new(
+        writer: SchemaText,
+        reader: SchemaText,
+        options: &JsonOptions,
+    ) -> Result<Self, SchemaError> {
         Ok(ResolvingDecoder {
-            writer: ProtobufDecoder::new(writer, options)?,
-            reader: ProtobufDecoder::new(reader, options)?,
+            writer: ProtobufDecoder::compile(writer, options)?,
+            reader: ProtobufDecoder::compile(reader, options)?,
         })
     }
 }
