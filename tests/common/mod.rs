@@ -1,14 +1,18 @@
 //! Helpers shared by the integration tests that run real processes: a guard that kills a
-//! child process, free loopback ports, and a minimal HTTP/1.1 client.
+//! child process, free loopback ports, a minimal HTTP/1.1 client, and the loopback
+//! Confluent-compatible registry.
 
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Child;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// Kills a child process when dropped, so a failing test leaves nothing running.
 pub struct Running(pub Child);
@@ -133,4 +137,72 @@ pub async fn handle_rows(
     let response = serde_json::to_value(&outcome.response).unwrap();
     assert_eq!(response["success"], true, "{response}");
     response["results"].as_array().unwrap().clone()
+}
+
+/// The fixtures that confluent-kafka's serializers made through the loopback registry.
+pub fn confluent_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/confluent")
+}
+
+/// The project's loopback Confluent-compatible registry (tests/fixtures/confluent_registry.py),
+/// killed when dropped.
+pub struct Registry {
+    pub port: u16,
+    prefix: String,
+    _process: Running,
+}
+
+impl Registry {
+    /// A registry holding the fixtures' state, under `prefix`, requiring `auth` flags.
+    pub fn start(prefix: &str, auth: &[&str]) -> Registry {
+        let port = free_port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/confluent_registry.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(script)
+            .args(["--port", &port.to_string(), "--state"])
+            .arg(confluent_fixtures().join("registry.json"))
+            .args(auth)
+            .stdout(Stdio::null());
+        if !prefix.is_empty() {
+            command.args(["--prefix", prefix]);
+        }
+        let mut process = Running(command.spawn().expect(
+            "python3 with the pinned tools is required: run scripts/test.sh, which sets them up",
+        ));
+        wait_for_port(port, &mut process, "the loopback Confluent registry");
+        Registry {
+            port,
+            prefix: prefix.to_owned(),
+            _process: process,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, self.prefix)
+    }
+
+    /// API calls since the last reset.
+    pub fn calls(&self) -> Vec<String> {
+        let (status, body) = http(self.port, "GET", "/_control/calls", "");
+        assert_eq!(status, 200, "{body}");
+        let calls: Value = serde_json::from_str(&body).unwrap();
+        calls["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn reset(&self) {
+        assert_eq!(http(self.port, "POST", "/_control/reset", "").0, 200);
+    }
+
+    /// The next `times` API calls get `fault` (see the server's docs).
+    pub fn fault(&self, fault: Value) {
+        let (status, body) = http(self.port, "POST", "/_control/fault", &fault.to_string());
+        assert_eq!(status, 200, "{body}");
+    }
 }
