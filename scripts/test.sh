@@ -48,6 +48,13 @@ python tests/fixtures/schemaless.py "$scratch" 2> "$scratch/schemaless.log" || {
   exit 1
 }
 diff -r tests/fixtures/schemaless "$scratch/tests/fixtures/schemaless"
+# Through the loopback Confluent-compatible registry, with confluent-kafka's real client,
+# serializers and deserializers.
+python tests/fixtures/confluent.py "$scratch" 2> "$scratch/confluent.log" > /dev/null || {
+  cat "$scratch/confluent.log"
+  exit 1
+}
+diff -r tests/fixtures/confluent "$scratch/tests/fixtures/confluent"
 echo "fixtures and samples match their generators"
 
 echo "== random Protobuf messages from Google's Python runtime (tests/protobuf_random.rs)"

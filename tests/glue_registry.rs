@@ -1,6 +1,8 @@
 //! The Glue Schema Registry source and the schema cache, against a real AWS API emulator:
 //! `moto_server` (installed, pinned, by scripts/test.sh). Registry calls are counted with
-//! moto's own request recorder, not with a mock.
+//! moto's own request recorder, not with a mock. moto's STS and Secrets Manager serve the
+//! cross-account role and the Confluent registry's credentials, and a batch mixes Glue and
+//! Confluent producers (the loopback Confluent registry of tests/common).
 
 mod common;
 
@@ -795,4 +797,245 @@ async fn framed_and_inferred_records_read_in_the_latest_shape_from_glue() {
     // reader (latest) need no calls of their own.
     let calls = moto.schema_version_calls();
     assert!((5..=6).contains(&calls), "{calls} calls for five versions");
+}
+
+impl Moto {
+    /// Every request moto has recorded since the last reset, one JSON object each.
+    fn recording(&self) -> Vec<Value> {
+        let (status, log) = http(
+            self.port,
+            "GET",
+            "/moto-api/recorder/download-recording",
+            "",
+        );
+        assert_eq!(status, 200);
+        log.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+/// The superdecode binary with the AWS SDK pointed at moto (every service), base
+/// credentials `AKIDBASE`, and `env` on top; its (exit success, stdout, stderr).
+fn superdecode_over_moto(
+    moto: &Moto,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_superdecode"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", "base-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A recorded request's body, as text.
+fn body(request: &Value) -> String {
+    use base64::Engine as _;
+    let text = request["body"].as_str().unwrap_or_default();
+    if request["body_encoded"] == true {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The access key a recorded request was signed with.
+fn signing_key(request: &Value) -> String {
+    let authorization = request["headers"]["Authorization"]
+        .as_str()
+        .unwrap_or_default();
+    let credential = authorization
+        .split("Credential=")
+        .nth(1)
+        .unwrap_or_default();
+    credential.split('/').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn glue_calls_are_made_as_the_configured_role() {
+    let moto = Moto::start();
+    // The registry lives in the central account: created there through the same role.
+    let role = "arn:aws:iam::210987654321:role/central-schema-registry";
+    let base = aws_sdk_glue::config::SharedCredentialsProvider::new(Credentials::new(
+        "AKIDBASE",
+        "base-secret",
+        None,
+        None,
+        "tests",
+    ));
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(base)
+        .load()
+        .await;
+    let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("fixture")
+        .configure(&sdk)
+        .build()
+        .await;
+    let central = aws_sdk_glue::Client::from_conf(
+        aws_sdk_glue::config::Builder::from(&sdk)
+            .credentials_provider(assumed)
+            .build(),
+    );
+    central
+        .create_registry()
+        .registry_name("reg")
+        .send()
+        .await
+        .unwrap();
+    let created = central
+        .create_schema()
+        .registry_id(RegistryId::builder().registry_name("reg").build())
+        .schema_name("events")
+        .data_format(DataFormat::Avro)
+        .compatibility(Compatibility::None)
+        .schema_definition(V1)
+        .send()
+        .await
+        .unwrap();
+    let v1 = created.schema_version_id().unwrap().to_owned();
+    let row = glue_frame(&v1, BODY_V1);
+
+    moto.reset_calls();
+    let (ok, out, err) = superdecode_over_moto(
+        &moto,
+        &["decode", "--registry", "reg", &row],
+        &[("SUPERDECODE_GLUE_ROLE_ARN", role)],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), ID5);
+    let recording = moto.recording();
+    let assume = recording
+        .iter()
+        .find(|r| body(r).contains("Action=AssumeRole"))
+        .unwrap_or_else(|| panic!("no AssumeRole call: {recording:#?}"));
+    assert!(body(assume).contains("central-schema-registry"), "{assume}");
+    assert_eq!(signing_key(assume), "AKIDBASE");
+    let glue = recording
+        .iter()
+        .find(|r| r["headers"]["X-Amz-Target"] == "AWSGlue.GetSchemaVersion")
+        .unwrap_or_else(|| panic!("no Glue call: {recording:#?}"));
+    let key = signing_key(glue);
+    assert!(
+        !key.is_empty() && key != "AKIDBASE",
+        "Glue was called with {key}, not the role's key"
+    );
+
+    // Without the role, the call is made in the caller's own account, which has no such
+    // schema.
+    let (ok, out, err) = superdecode_over_moto(&moto, &["decode", "--registry", "reg", &row], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("schema_not_found"), "{out}");
+}
+
+#[tokio::test]
+async fn confluent_credentials_come_from_secrets_manager_and_are_never_logged() {
+    let moto = Moto::start();
+    let registry = common::Registry::start("", &["--user-info", "fixture:s3cret-pass"]);
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(config);
+    let good = secrets
+        .create_secret()
+        .name("registry-good")
+        .secret_string(r#"{"user_info": "fixture:s3cret-pass"}"#)
+        .send()
+        .await
+        .unwrap();
+    let wrong = secrets
+        .create_secret()
+        .name("registry-wrong")
+        .secret_string(r#"{"user_info": "fixture:not-the-pass"}"#)
+        .send()
+        .await
+        .unwrap();
+    let framed = cases_of_confluent("confluent json clicks #0");
+    let url = registry.url();
+    let run = |arn: &str| {
+        superdecode_over_moto(
+            &moto,
+            &["decode", &framed["hex"].as_str().unwrap().to_owned()],
+            &[
+                ("SUPERDECODE_CONFLUENT_URL", url.as_str()),
+                ("SUPERDECODE_CONFLUENT_SECRET_ARN", arn),
+                ("SUPERDECODE_LOG", "trace"),
+            ],
+        )
+    };
+    let (ok, out, err) = run(good.arn().unwrap());
+    assert!(ok, "{err}");
+    let decoded: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(decoded, framed["expected"]);
+    let (ok, _, err) = run(wrong.arn().unwrap());
+    assert!(!ok);
+    assert!(err.contains("HTTP 401"), "{err}");
+    // Basic auth's header value, and the secrets themselves, appear nowhere, even at trace.
+    use base64::Engine as _;
+    let header = base64::engine::general_purpose::STANDARD.encode("fixture:s3cret-pass");
+    for (leak, what) in [
+        ("s3cret-pass", "the password"),
+        ("not-the-pass", "the wrong password"),
+        (header.as_str(), "the Authorization header"),
+    ] {
+        assert!(!err.contains(leak), "{what} was logged");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_mixing_glue_and_confluent_producers_decodes() {
+    let moto = Moto::start();
+    let v1 = moto.create_events_schema().await;
+    let registry = common::Registry::start("", &[]);
+    let confluent = cases_of_confluent("confluent avro orders key #0");
+    let event = json!({
+        "num_records": 2,
+        "arguments": [[glue_frame(&v1, BODY_V1)], [confluent["hex"]]],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    let (ok, out, err) = superdecode_over_moto(
+        &moto,
+        &["invoke", &path.display().to_string()],
+        &[("SUPERDECODE_CONFLUENT_URL", registry.url().as_str())],
+    );
+    assert!(ok, "{err}");
+    let response: Value = serde_json::from_str(&out).unwrap();
+    let results = results(&response);
+    assert_eq!(results[0], ID5);
+    assert_eq!(
+        serde_json::from_str::<Value>(&results[1]).unwrap(),
+        confluent["expected"]
+    );
+    assert_eq!(moto.schema_version_calls(), 1);
+    assert!(registry.calls().iter().any(|c| c == "GET /schemas/ids/2"));
+}
+
+/// The Confluent fixture case called `name`.
+fn cases_of_confluent(name: &str) -> Value {
+    let text = std::fs::read_to_string(common::confluent_fixtures().join("cases.json")).unwrap();
+    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    cases.into_iter().find(|c| c["name"] == name).unwrap()
 }

@@ -1,6 +1,9 @@
 //! The real binary in Lambda mode, served by cargo-lambda's Runtime API emulator
 //! (`cargo lambda watch --only-lambda-apis`), answering Redshift batches over HTTP.
 //!
+//! A second process of the function reads its schemas from the loopback Confluent
+//! registry, with no local files.
+//!
 //! Needs `cargo-lambda` on PATH; `scripts/test.sh` installs the pinned version. Without it
 //! this test fails, on purpose: it must not pass by skipping.
 
@@ -166,4 +169,53 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
         .unwrap_or_else(|| panic!("no batch log line in:\n{log}"));
     assert_eq!(info["fields"]["request_id"], "5f0c3c7e-sample");
     assert_eq!(info["fields"]["record_errors"], 1);
+
+    // A second function process, with no local files: schemas from the loopback Confluent
+    // registry, records framed by confluent-kafka's serializers.
+    let registry = common::Registry::start("", &[]);
+    let _confluent_function = Running(
+        Command::new(env!("CARGO_BIN_EXE_superdecode"))
+            .current_dir(ROOT)
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("SUPERDECODE_CONFLUENT_URL", registry.url())
+            .env(
+                "SUPERDECODE_STREAMS",
+                "tests/fixtures/confluent/streams.json",
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(common::confluent_fixtures().join("cases.json")).unwrap(),
+    )
+    .unwrap();
+    let cases: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c.get("expected").is_some())
+        .collect();
+    let rows: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            let mut row = c["call"].as_array().unwrap().clone();
+            row.push(c["hex"].clone());
+            Value::Array(row)
+        })
+        .collect();
+    let event = json!({"num_records": rows.len(), "arguments": rows});
+    let (status, body) = post(port, invoke, &event.to_string());
+    assert_eq!(status, 200, "{body}");
+    let response: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(response["success"], true, "{response}");
+    for (case, got) in cases.iter().zip(response["results"].as_array().unwrap()) {
+        let got: Value = serde_json::from_str(got.as_str().unwrap()).unwrap();
+        assert_eq!(got, case["expected"], "{}", case["name"]);
+    }
+    assert!(!registry.calls().is_empty());
 }
