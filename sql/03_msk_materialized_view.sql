@@ -33,4 +33,27 @@ SELECT
     JSON_PARSE(f_superdecode('orders', to_hex(kafka_value))) AS payload
 FROM msk_schema."orders";
 
+-- Keys and values of one topic, from a Confluent-compatible registry
+-- (SUPERDECODE_CONFLUENT_URL set). The stream name follows Confluent's default subject
+-- naming: 'orders' reads subject orders-value, and a name ending in -key or -value is the
+-- subject itself. Both are Confluent-framed, so the frame's ID picks each record's schema
+-- version; the subject matters for a reader version (SUPERDECODE_READER=latest). A NULL
+-- key (a record produced without one) gives NULL.
+CREATE MATERIALIZED VIEW orders_keyed_mv
+AUTO REFRESH YES
+AS
+SELECT
+    kafka_partition,
+    kafka_offset,
+    kafka_timestamp,
+    JSON_PARSE(f_superdecode('orders-key', to_hex(kafka_key))) AS order_key,
+    JSON_PARSE(f_superdecode('orders', to_hex(kafka_value))) AS payload
+FROM msk_schema."orders";
+
 REFRESH MATERIALIZED VIEW payments_mv;
+
+-- One order's key and value side by side.
+SELECT order_key.order_id, order_key.region, payload.status, payload.total
+FROM orders_keyed_mv
+WHERE order_key.region = 'eu-west-1'
+LIMIT 10;
