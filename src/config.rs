@@ -386,3 +386,73 @@ impl DecodeSettings {
         .with_input_encoding(self.input_encoding))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_print_credentials() {
+        let settings = Settings::from_flags([
+            "--confluent-url",
+            "http://registry:8081",
+            "--confluent-user-info",
+            "key:very-secret-value",
+        ])
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("registry:8081"), "{printed}");
+        assert!(!printed.contains("very-secret-value"), "{printed}");
+    }
+
+    #[test]
+    fn stream_lookups_go_to_the_source_the_settings_imply() {
+        let source = |flags: &[&str]| {
+            Settings::from_flags(flags)
+                .unwrap()
+                .decode
+                .source
+                .named_source()
+        };
+        assert_eq!(source(&[]), SourceKind::Glue);
+        assert_eq!(
+            source(&["--confluent-url", "http://r"]),
+            SourceKind::Confluent
+        );
+        assert_eq!(
+            source(&["--confluent-url", "http://r", "--schemas", "schemas"]),
+            SourceKind::Local
+        );
+        assert_eq!(
+            source(&["--schemas", "schemas", "--source", "glue"]),
+            SourceKind::Glue
+        );
+    }
+
+    #[tokio::test]
+    async fn a_source_named_but_not_configured_is_a_configuration_error() {
+        let settings = Settings::from_flags(["--source", "confluent"]).unwrap();
+        let Err(e) = settings.engine().await else {
+            panic!("built an engine with no Confluent URL")
+        };
+        assert!(e.to_string().contains("--confluent-url"), "{e}");
+        let settings = Settings::from_flags([
+            "--schemas",
+            "schemas",
+            "--streams",
+            r#"{"s": {"source": "confluent"}}"#,
+        ])
+        .unwrap();
+        assert!(settings.engine().await.is_err());
+        let both = Settings::from_flags([
+            "--confluent-url",
+            "http://r",
+            "--confluent-user-info",
+            "a:b",
+            "--confluent-bearer-token",
+            "t",
+        ])
+        .unwrap();
+        assert!(both.engine().await.is_err());
+    }
+}
