@@ -67,3 +67,10 @@ cargo test --locked
 echo "== benchmark scripts still agree with superdecode (answers only: 40 rows, one run each)"
 python bench/versus_python.py --rows 40 --repeat 1 --binary target/debug/superdecode > /dev/null
 echo "bench/versus_python.py: every handler gives every row superdecode's value"
+
+echo "== registry load model (bench/registry_load.py: 1 and 4 cold processes, calls counted)"
+python bench/registry_load.py --processes 1,4 --rounds 1 --binary target/debug/superdecode > "$scratch/load.log" || {
+  cat "$scratch/load.log"
+  exit 1
+}
+tail -1 "$scratch/load.log"

@@ -413,7 +413,7 @@ impl Engine {
                         format!(
                             "{} is not in the {}",
                             needs[need].key,
-                            self.schemas.source_description()
+                            self.schemas.source_description(&needs[need].key)
                         ),
                     ))))?;
                     continue;
@@ -541,7 +541,7 @@ impl Engine {
             Ok(Lookup::Found(reader)) => Ok(self.schemas.resolution(writer, &reader).await),
             Ok(Lookup::NotFound) => Err(BatchError::new(format!(
                 "the reader, {key}, does not exist in the {}",
-                self.schemas.source_description()
+                self.schemas.source_description(&key)
             ))),
             Err(e) => Err(BatchError::new(format!("looking up the reader {key}: {e}"))),
         }
@@ -694,7 +694,7 @@ impl Engine {
             if matches!((&lookup, key), (Lookup::NotFound, SchemaKey::Named { .. })) {
                 return Err(BatchError::new(format!(
                     "{key} does not exist in the {}",
-                    self.schemas.source_description()
+                    self.schemas.source_description(key)
                 )));
             }
             resolved.insert(key, lookup);

@@ -262,9 +262,9 @@ impl SchemaCache {
         &self.options
     }
 
-    /// The source's description, for messages.
-    pub fn source_description(&self) -> String {
-        self.source.describe()
+    /// Where `key` was looked up, for messages.
+    pub fn source_description(&self, key: &SchemaKey) -> String {
+        self.source.describe_for(key)
     }
 
     /// The counters since the cache was created.

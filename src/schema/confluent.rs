@@ -246,7 +246,13 @@ impl ConfluentSource {
                 .collect()
                 .await
                 .map_err(|e| {
-                    BatchError::transient(format!("{what}: reading the answer failed: {e}"))
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        BatchError::new(format!(
+                            "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes"
+                        ))
+                    } else {
+                        BatchError::transient(format!("{what}: reading the answer failed: {e}"))
+                    }
                 })?
                 .to_bytes();
             Ok::<_, BatchError>((parts, body))

@@ -188,4 +188,10 @@ pub trait SchemaSource: Send + Sync {
 
     /// A short description for messages, e.g. `local schema directory ./schemas`.
     fn describe(&self) -> String;
+
+    /// The description of where `key` was looked up, for "not found" messages: by default
+    /// the whole source.
+    fn describe_for(&self, _key: &SchemaKey) -> String {
+        self.describe()
+    }
 }

@@ -73,6 +73,16 @@ impl Sources {
     }
 }
 
+/// "A or the B" for messages.
+fn join(parts: &[Option<String>]) -> String {
+    let parts: Vec<&str> = parts.iter().flatten().map(String::as_str).collect();
+    if parts.is_empty() {
+        "no schema source".to_owned()
+    } else {
+        parts.join(" or the ")
+    }
+}
+
 #[async_trait::async_trait]
 impl SchemaSource for Sources {
     async fn fetch(&self, key: &SchemaKey) -> Result<Option<SchemaDefinition>, BatchError> {
@@ -92,18 +102,28 @@ impl SchemaSource for Sources {
     }
 
     fn describe(&self) -> String {
-        let parts: Vec<String> = [
+        join(&[
             self.local.as_ref().map(|s| s.describe()),
             self.confluent.as_ref().map(|s| s.describe()),
             self.glue.as_ref().map(|s| s.describe()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if parts.is_empty() {
-            "no schema source".to_owned()
-        } else {
-            parts.join(" or the ")
+        ])
+    }
+
+    /// The local directory, if any, and the owner of `key`, if one is configured.
+    fn describe_for(&self, key: &SchemaKey) -> String {
+        let owner = self.owner(key).map(|(_, source)| source.describe());
+        if owner.is_none() && self.local.is_none() {
+            return match key {
+                SchemaKey::Id(SchemaId::Confluent(_)) => {
+                    "configured sources: no Confluent registry is set".to_owned()
+                }
+                SchemaKey::Id(SchemaId::AvroFingerprint(_)) => {
+                    "configured sources: only a local schema directory knows Avro fingerprints"
+                        .to_owned()
+                }
+                _ => "configured sources".to_owned(),
+            };
         }
+        join(&[self.local.as_ref().map(|s| s.describe()), owner])
     }
 }
