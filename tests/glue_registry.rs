@@ -976,7 +976,7 @@ async fn confluent_credentials_come_from_secrets_manager_and_are_never_logged() 
     let run = |arn: &str| {
         superdecode_over_moto(
             &moto,
-            &["decode", &framed["hex"].as_str().unwrap().to_owned()],
+            &["decode", framed["hex"].as_str().unwrap()],
             &[
                 ("SUPERDECODE_CONFLUENT_URL", url.as_str()),
                 ("SUPERDECODE_CONFLUENT_SECRET_ARN", arn),
