@@ -8,11 +8,10 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Registry, free_port};
+use common::{Registry, batch, free_port};
 use serde_json::{Value, json};
 use superdecode::config::Settings;
 use superdecode::pipeline::Engine;
-use superdecode::redshift::{self, OnError, ResponsePolicy};
 
 fn fixtures() -> PathBuf {
     common::confluent_fixtures()
@@ -60,19 +59,6 @@ fn check(cases: &[Value], results: &[Value]) {
             serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"));
         assert_eq!(decoded, case["expected"], "{name}");
     }
-}
-
-/// One batch; the whole response.
-async fn batch(engine: &Engine, rows: &[Value]) -> Value {
-    let event = json!({"num_records": rows.len(), "arguments": rows});
-    let outcome = redshift::handle(
-        engine,
-        ResponsePolicy::new(OnError::Object),
-        &event.to_string(),
-        None,
-    )
-    .await;
-    serde_json::to_value(&outcome.response).unwrap()
 }
 
 #[tokio::test]

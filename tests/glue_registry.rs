@@ -18,8 +18,6 @@ use serde_json::{Value, json};
 use superdecode::decode::JsonOptions;
 use superdecode::frame;
 use superdecode::pipeline::{Engine, Limits};
-use superdecode::redshift::OnError;
-use superdecode::redshift::{self, ResponsePolicy};
 use superdecode::schema::glue::GlueSource;
 use superdecode::schema::{CacheSettings, Lookup, SchemaCache, SchemaKey, SourceKind};
 use superdecode::streams::Streams;
@@ -73,8 +71,8 @@ impl Moto {
         glue_client(&self.endpoint())
     }
 
-    /// `GetSchemaVersion` calls moto has recorded since the last reset.
-    fn schema_version_calls(&self) -> usize {
+    /// Every request moto has recorded since the last reset, one JSON object each.
+    fn recording(&self) -> Vec<Value> {
         let (status, log) = http(
             self.port,
             "GET",
@@ -82,11 +80,20 @@ impl Moto {
             "",
         );
         assert_eq!(status, 200);
-        if std::env::var_os("SHOW_MOTO_LOG").is_some() {
-            eprintln!("{log}");
-        }
         log.lines()
-            .filter(|l| l.contains("AWSGlue.GetSchemaVersion"))
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// `GetSchemaVersion` calls moto has recorded since the last reset.
+    fn schema_version_calls(&self) -> usize {
+        let recording = self.recording();
+        if std::env::var_os("SHOW_MOTO_LOG").is_some() {
+            eprintln!("{recording:#?}");
+        }
+        recording
+            .iter()
+            .filter(|r| r["headers"]["X-Amz-Target"] == "AWSGlue.GetSchemaVersion")
             .count()
     }
 
@@ -177,15 +184,7 @@ fn glue_frame(version_id: &str, body: &str) -> String {
 }
 
 async fn batch(engine: &Engine, rows: Vec<Value>) -> Value {
-    let event = json!({"num_records": rows.len(), "arguments": rows});
-    let outcome = redshift::handle(
-        engine,
-        ResponsePolicy::new(OnError::Object),
-        &event.to_string(),
-        None,
-    )
-    .await;
-    serde_json::to_value(&outcome.response).unwrap()
+    common::batch(engine, &rows).await
 }
 
 fn results(response: &Value) -> Vec<String> {
@@ -797,22 +796,6 @@ async fn framed_and_inferred_records_read_in_the_latest_shape_from_glue() {
     // reader (latest) need no calls of their own.
     let calls = moto.schema_version_calls();
     assert!((5..=6).contains(&calls), "{calls} calls for five versions");
-}
-
-impl Moto {
-    /// Every request moto has recorded since the last reset, one JSON object each.
-    fn recording(&self) -> Vec<Value> {
-        let (status, log) = http(
-            self.port,
-            "GET",
-            "/moto-api/recorder/download-recording",
-            "",
-        );
-        assert_eq!(status, 200);
-        log.lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
 }
 
 /// The superdecode binary with the AWS SDK pointed at moto (every service), base

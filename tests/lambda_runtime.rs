@@ -20,6 +20,26 @@ fn post(port: u16, path: &str, body: &str) -> (u16, String) {
     http(port, "POST", path, body)
 }
 
+/// The binary in Lambda mode, polling the emulator on `port` as the function "_" (what
+/// `--only-lambda-apis` serves), with `env` on top; its stdout (the log) piped.
+fn start_function(port: u16, env: &[(&str, &str)]) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_superdecode"))
+            .current_dir(ROOT)
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
     let probe = Command::new("cargo").args(["lambda", "--version"]).output();
@@ -46,25 +66,15 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
     let mut emulator = Running(emulator);
     wait_for_port(port, &mut emulator, "cargo lambda watch");
 
-    // With --only-lambda-apis the emulator serves the function named "_".
-    let mut function = Running(
-        Command::new(env!("CARGO_BIN_EXE_superdecode"))
-            .current_dir(ROOT)
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt"),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("SUPERDECODE_SCHEMAS", "schemas")
-            .env(
+    let mut function = start_function(
+        port,
+        &[
+            ("SUPERDECODE_SCHEMAS", "schemas"),
+            (
                 "SUPERDECODE_STREAMS",
                 "tests/fixtures/schemaless/streams.json",
-            )
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            ),
+        ],
     );
     // The function's stdout is its CloudWatch log: read it on a thread until it closes.
     let mut stdout = function.0.stdout.take().unwrap();
@@ -173,24 +183,16 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
     // A second function process, with no local files: schemas from the loopback Confluent
     // registry, records framed by confluent-kafka's serializers.
     let registry = common::Registry::start("", &[]);
-    let _confluent_function = Running(
-        Command::new(env!("CARGO_BIN_EXE_superdecode"))
-            .current_dir(ROOT)
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt"),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("SUPERDECODE_CONFLUENT_URL", registry.url())
-            .env(
+    let url = registry.url();
+    let _confluent_function = start_function(
+        port,
+        &[
+            ("SUPERDECODE_CONFLUENT_URL", url.as_str()),
+            (
                 "SUPERDECODE_STREAMS",
                 "tests/fixtures/confluent/streams.json",
-            )
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+            ),
+        ],
     );
     let cases: Vec<Value> = serde_json::from_str(
         &std::fs::read_to_string(common::confluent_fixtures().join("cases.json")).unwrap(),

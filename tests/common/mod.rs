@@ -120,11 +120,11 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
 }
 
 /// One Redshift batch of `rows` through the handler (as `invoke` and Lambda run it, with
-/// record errors as error objects); the results, after checking the batch succeeded.
-pub async fn handle_rows(
+/// record errors as error objects): the whole response.
+pub async fn batch(
     engine: &superdecode::pipeline::Engine,
     rows: &[impl serde::Serialize],
-) -> Vec<serde_json::Value> {
+) -> Value {
     use superdecode::redshift::{self, OnError, ResponsePolicy};
     let event = serde_json::json!({"num_records": rows.len(), "arguments": rows});
     let outcome = redshift::handle(
@@ -134,7 +134,15 @@ pub async fn handle_rows(
         None,
     )
     .await;
-    let response = serde_json::to_value(&outcome.response).unwrap();
+    serde_json::to_value(&outcome.response).unwrap()
+}
+
+/// [`batch`]'s results, after checking the batch succeeded.
+pub async fn handle_rows(
+    engine: &superdecode::pipeline::Engine,
+    rows: &[impl serde::Serialize],
+) -> Vec<serde_json::Value> {
+    let response = batch(engine, rows).await;
     assert_eq!(response["success"], true, "{response}");
     response["results"].as_array().unwrap().clone()
 }
