@@ -328,3 +328,39 @@ async fn records_read_in_the_latest_shape_of_their_subject() {
             .any(|c| c == "GET /subjects/orders-value/versions/latest")
     );
 }
+
+#[tokio::test]
+async fn an_unknown_subject_or_a_wrong_url_prefix_fails_the_batch_with_a_clear_message() {
+    let registry = Registry::start("/apis/ccompat/v7", &[]);
+    let raw = cases_named("raw orders-value latest (v2) by stream orders-raw");
+    let overrides = r#"{"nowhere": {"framing": "raw"}}"#;
+    let with_nowhere =
+        Settings::from_flags(["--confluent-url", &registry.url(), "--streams", overrides])
+            .unwrap()
+            .engine()
+            .await
+            .unwrap();
+    // Subject nowhere-value is not registered (404, 40401): a configuration error.
+    let response = batch(&with_nowhere, &[json!(["nowhere", raw[0]["hex"]])]).await;
+    assert_eq!(response["success"], false, "{response}");
+    let message = response["error_msg"].as_str().unwrap();
+    assert!(
+        message.contains("subject 'nowhere-value' (latest) in the Confluent registry")
+            && message.contains("does not exist"),
+        "{message}"
+    );
+
+    // The prefix left out: the server answers 404 with no Confluent error code.
+    let unprefixed = format!("http://127.0.0.1:{}", registry.port);
+    let unprefixed = engine(&["--confluent-url", &unprefixed]).await;
+    let framed = cases_named("confluent json clicks #0");
+    let response = batch(&unprefixed, &[row(&framed[0])]).await;
+    assert_eq!(response["success"], false, "{response}");
+    assert!(
+        response["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("path prefix"),
+        "{response}"
+    );
+}
