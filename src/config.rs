@@ -258,7 +258,10 @@ impl SourceSettings {
         if let Some(url) = &self.confluent_url {
             sources = sources.with_confluent(self.confluent(url).await?);
         }
-        if self.schemas.is_none() || wanted.contains(&SourceKind::Glue) {
+        // Glue answers Glue-framed records whenever no local directory is given, in builds
+        // that have it; a source named for streams must exist in any build.
+        if wanted.contains(&SourceKind::Glue) || (self.schemas.is_none() && cfg!(feature = "glue"))
+        {
             sources = sources.with_glue(self.glue()?);
         }
         for kind in wanted {

@@ -19,7 +19,7 @@ use crate::decode::avro::container::ContainerHeader;
 use crate::decode::{DecodeContext, RecordDecoder, SchemalessFormat};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
-use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, VersionPin};
+use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, SourceKind, VersionPin};
 use crate::streams::{Binding, MAX_INFERRED_VERSIONS, ReadAs, Streams};
 
 /// One row of a batch, by call shape. Its texts borrow from the event where they can
@@ -111,9 +111,16 @@ struct Need {
     message: Option<String>,
     /// The shape the records are written in.
     reader: ReadAs,
+    /// The schema whose versions the reader is taken from, when not the writer's own: a
+    /// Confluent ID can belong to several subjects, so a stream's records are read in the
+    /// shape of the stream's subject.
+    reader_schema: Option<SchemaName>,
     /// Raw payloads whose writer version is inferred, from `key`'s version down.
     infer_writer: bool,
 }
+
+/// (source, registry, schema).
+type SchemaName = (SourceKind, String, String);
 
 /// What decodes the rows of one need, settled before the rows are decoded.
 enum Target {
@@ -177,7 +184,7 @@ enum Origin<'c> {
 struct Plan<'c> {
     /// A binding, and the need of its raw payloads once one appears.
     bindings: HashMap<Origin<'c>, (Binding, Option<usize>)>,
-    ids: HashMap<(SchemaId, ReadAs), usize>,
+    ids: HashMap<(SchemaId, ReadAs, Option<SchemaName>), usize>,
     needs: Vec<Need>,
 }
 
@@ -216,6 +223,7 @@ impl<'c> Plan<'c> {
             },
             message: binding.message,
             reader: binding.reader,
+            reader_schema: None,
             infer_writer: binding.infer_writer,
         });
         if let Some(entry) = self.bindings.get_mut(&origin) {
@@ -224,18 +232,26 @@ impl<'c> Plan<'c> {
         need
     }
 
-    /// The need of a framed payload with `id`, read in `reader`'s shape.
-    fn id_need(&mut self, id: SchemaId, reader: ReadAs) -> usize {
-        if let Some(need) = self.ids.get(&(id, reader)) {
+    /// The need of a framed payload with `id`, read in `reader`'s shape (a version of
+    /// `reader_schema`, or of the writer's own schema).
+    fn id_need(
+        &mut self,
+        id: SchemaId,
+        reader: ReadAs,
+        reader_schema: Option<SchemaName>,
+    ) -> usize {
+        let plan_key = (id, reader, reader_schema);
+        if let Some(need) = self.ids.get(&plan_key) {
             return *need;
         }
         let need = self.push(Need {
             key: SchemaKey::Id(id),
             message: None,
             reader,
+            reader_schema: plan_key.2.clone(),
             infer_writer: false,
         });
-        self.ids.insert((id, reader), need);
+        self.ids.insert(plan_key, need);
         need
     }
 }
@@ -449,9 +465,7 @@ impl Engine {
                             else {
                                 return Ok(None);
                             };
-                            Ok::<_, BatchError>(
-                                self.decoder_for(&fresh, needs[need].reader).await?.ok(),
-                            )
+                            Ok::<_, BatchError>(self.decoder_for(&fresh, &needs[need]).await?.ok())
                         };
                         let fresh = before_deadline(deadline, refresh)
                             .await?
@@ -511,11 +525,11 @@ impl Engine {
                             }
                         }
                     };
-                    candidates.push((version, self.decoder_for(&candidate, need.reader).await?));
+                    candidates.push((version, self.decoder_for(&candidate, need).await?));
                 }
                 return Ok(Target::Infer(candidates));
             }
-            Ok(match self.decoder_for(&writer, need.reader).await? {
+            Ok(match self.decoder_for(&writer, need).await? {
                 Ok(decoder) => Target::One { writer, decoder },
                 Err(e) => Target::Incompatible(e),
             })
@@ -526,17 +540,26 @@ impl Engine {
             .collect()
     }
 
-    /// The decoder of `writer`'s records in `reader`'s shape. `Err` (the batch fails) when
-    /// the registry cannot answer, or has no such reader version: a configuration error.
+    /// The decoder of `writer`'s records in the shape of `need`'s reader. `Err` (the batch
+    /// fails) when the registry cannot answer, or has no such reader version: a
+    /// configuration error.
     async fn decoder_for(
         &self,
         writer: &Arc<CompiledSchema>,
-        reader: ReadAs,
+        need: &Need,
     ) -> Result<Result<Arc<CompiledSchema>, RecordError>, BatchError> {
-        let ReadAs::Reader(version) = reader else {
+        let ReadAs::Reader(version) = need.reader else {
             return Ok(Ok(Arc::clone(writer)));
         };
-        let key = writer.version_key(version);
+        let key = match &need.reader_schema {
+            Some((source, registry, schema)) => SchemaKey::Named {
+                source: *source,
+                registry: registry.clone(),
+                schema: schema.clone(),
+                version,
+            },
+            None => writer.version_key(version),
+        };
         match self.schemas.lookup(&key).await {
             Ok(Lookup::Found(reader)) => Ok(self.schemas.resolution(writer, &reader).await),
             Ok(Lookup::NotFound) => Err(BatchError::new(format!(
@@ -640,6 +663,7 @@ impl Engine {
                             },
                             message: None,
                             reader: ReadAs::Writer,
+                            reader_schema: None,
                             infer_writer: false,
                         }))
                     }
@@ -647,8 +671,16 @@ impl Engine {
                 },
             );
         }
+        // A stream reading a Confluent registry takes its reader from the stream's subject.
+        let reader_schema = binding
+            .filter(|b| {
+                b.source == SourceKind::Confluent
+                    && matches!(header.schema_id, Some(SchemaId::Confluent(_)))
+                    && matches!(b.reader, ReadAs::Reader(_))
+            })
+            .map(|b| (b.source, b.registry.clone(), b.schema.clone()));
         Ok(Some(match (header.schema_id, origin) {
-            (Some(id), _) => plan.id_need(id, reader),
+            (Some(id), _) => plan.id_need(id, reader, reader_schema),
             (None, Some(origin)) => plan.raw_need(origin),
             (None, None) => return Err(raw_without_name()),
         }))

@@ -364,3 +364,71 @@ async fn an_unknown_subject_or_a_wrong_url_prefix_fails_the_batch_with_a_clear_m
         "{response}"
     );
 }
+
+#[tokio::test]
+async fn a_stream_reads_an_id_shared_by_several_subjects_in_its_own_subjects_shape() {
+    let registry = Registry::start("", &[]);
+    // Register orders-value v1's schema under another subject too: the same ID, now
+    // listed under both subjects, and that subject's latest is v1 itself.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("registry.json")).unwrap())
+            .unwrap();
+    let v1 = state["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == 1)
+        .unwrap();
+    let body = json!({"schema": v1["schema"]}).to_string();
+    let (status, answer) = common::http(
+        registry.port,
+        "POST",
+        "/subjects/aaa-archive-value/versions",
+        &body,
+    );
+    assert_eq!(
+        (
+            status,
+            answer.contains("\"id\": 1") || answer.contains("\"id\":1")
+        ),
+        (200, true),
+        "{answer}"
+    );
+
+    // The ID's subjects as the registry lists them: the other subject first, so a reader
+    // taken from the ID's first subject would be that subject's latest (v1).
+    let (_, listed) = common::http(registry.port, "GET", "/schemas/ids/1/versions", "");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["subject"], "aaa-archive-value", "{listed}");
+
+    let engine = engine(&["--confluent-url", &registry.url(), "--reader", "latest"]).await;
+    let v1_record = cases_named("confluent avro orders value v1 #0");
+    let v2_record = cases_named("confluent avro orders value v2 #2");
+    let mut by_stream = row(&v1_record[0]);
+    by_stream.as_array_mut().unwrap().insert(0, json!("orders"));
+    let results = common::handle_rows(&engine, &[by_stream, row(&v2_record[0])]).await;
+    let keys = |result: &Value| {
+        let parsed: Value = serde_json::from_str(result.as_str().unwrap()).unwrap();
+        let mut keys: Vec<String> = parsed.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(
+        keys(&results[0]),
+        keys(&results[1]),
+        "read as orders-value latest (v2)"
+    );
+    let calls = registry.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c == "GET /subjects/orders-value/versions/latest"),
+        "{calls:#?}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("GET") && c.contains("aaa-archive")),
+        "{calls:#?}"
+    );
+}

@@ -87,9 +87,9 @@ impl std::fmt::Debug for CompiledSchema {
     }
 }
 
-/// A (writer, reader) pair of versions of one schema: the schema, writer version, reader
-/// version.
-type PairKey = (SchemaName, u32, u32);
+/// A (writer, reader) pair of schema versions: the writer's schema and version, the
+/// reader's (usually the same schema; a Confluent ID may be read as another subject's).
+type PairKey = (SchemaName, u32, SchemaName, u32);
 
 /// A container file's schema text, and the reader version it is resolved to, if any.
 type ContainerKey = (String, Option<(SchemaName, u32)>);
@@ -355,7 +355,7 @@ impl SchemaCache {
         if writer.version == reader.version && writer.text == reader.text {
             return Ok(Arc::clone(writer));
         }
-        let key = (writer.name(), writer.version, reader.version);
+        let key = (writer.name(), writer.version, reader.name(), reader.version);
         let compile = async {
             if writer.format != reader.format {
                 return Err(RecordError::new(

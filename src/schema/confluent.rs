@@ -10,7 +10,8 @@
 //! * The configured URL's path is a prefix of every call (Apicurio serves the API under
 //!   `/apis/ccompat/v7`). HTTPS uses the platform's root certificates.
 //! * `schemaType` absent means Avro. References are resolved recursively (at most
-//!   [`MAX_REFERENCE_DEPTH`] levels and [`MAX_REFERENCES`] schemas, cycles refused):
+//!   [`MAX_REFERENCE_DEPTH`] levels, [`MAX_REFERENCES`] schemas and
+//!   [`MAX_REFERENCED_BYTES`] of text, cycles refused):
 //!   Avro named types are defined inline at their first use, so the schema stands alone;
 //!   Protobuf imports are served to the compiler by import path, and the well-known
 //!   `google/protobuf/*.proto` files resolve whether or not the registry holds them. JSON
@@ -51,8 +52,11 @@ pub const MAX_REFERENCES: usize = 256;
 /// Largest registry answer read; a schema is a few kB.
 const MAX_RESPONSE_BYTES: usize = 4 << 20;
 
-/// How many referenced schema versions are kept (they never change).
-const MAX_CACHED_REFERENCES: u64 = 10_000;
+/// Largest total text of the schemas one schema references.
+pub const MAX_REFERENCED_BYTES: usize = 16 << 20;
+
+/// Total text of the referenced schema versions kept (they never change).
+const MAX_CACHED_REFERENCE_BYTES: u64 = 64 << 20;
 
 /// How the registry is told who is calling.
 #[derive(Debug, Clone, Default)]
@@ -215,15 +219,28 @@ impl ConfluentSource {
             timeout: settings.timeout,
             registry: settings.registry,
             references: moka::future::Cache::builder()
-                .max_capacity(MAX_CACHED_REFERENCES)
+                .max_capacity(MAX_CACHED_REFERENCE_BYTES)
+                .weigher(|_, registered: &Arc<Registered>| {
+                    u32::try_from(registered.schema.len()).unwrap_or(u32::MAX)
+                })
                 .build(),
         })
     }
 
-    /// One GET of `path` (below the URL's prefix), its JSON answer parsed as `T`.
+    /// One GET of `path` (below the URL's prefix), its JSON answer parsed as `T`; a 404
+    /// is "not found" only with one of Confluent's codes.
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
+    ) -> Result<Answer<T>, BatchError> {
+        self.get_or_404(path, false).await
+    }
+
+    /// [`Self::get`], where with `any_404` every 404 is "not found" (an optional endpoint).
+    async fn get_or_404<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        any_404: bool,
     ) -> Result<Answer<T>, BatchError> {
         let what = format!("GET {path} from the Confluent registry at {}", self.base);
         let mut request = http::Request::get(format!("{}{path}", self.base)).header(
@@ -282,9 +299,10 @@ impl ConfluentSource {
             .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
             .unwrap_or_default();
         match status {
-            404 if error
-                .error_code
-                .is_some_and(|code| NOT_FOUND_CODES.contains(&code)) =>
+            404 if any_404
+                || error
+                    .error_code
+                    .is_some_and(|code| NOT_FOUND_CODES.contains(&code)) =>
             {
                 Ok(Answer::NotFound)
             }
@@ -303,7 +321,7 @@ impl ConfluentSource {
                     "{what}: HTTP 429, throttled{said}"
                 )))
             }
-            500.. => Err(BatchError::transient(format!(
+            408 | 500.. => Err(BatchError::transient(format!(
                 "{what}: HTTP {status}{said}"
             ))),
             _ => Err(BatchError::new(format!("{what}: HTTP {status}{said}"))),
@@ -334,6 +352,11 @@ impl ConfluentSource {
         out: &'a mut Vec<(String, Arc<Registered>)>,
         seen: &'a mut HashSet<(String, i64)>,
     ) -> BoxFuture<'a, Result<(), BatchError>> {
+        // Every text collected so far: the schemas one schema pulls in are bounded in
+        // total, not only each answer.
+        let bytes = |out: &[(String, Arc<Registered>)]| -> usize {
+            out.iter().map(|(_, r)| r.schema.len()).sum()
+        };
         Box::pin(async move {
             for reference in references {
                 // The compiler has the well-known types built in.
@@ -351,9 +374,12 @@ impl ConfluentSource {
                         reference.subject, reference.version
                     )));
                 }
-                if path.len() >= MAX_REFERENCE_DEPTH || out.len() >= MAX_REFERENCES {
+                if path.len() >= MAX_REFERENCE_DEPTH
+                    || out.len() >= MAX_REFERENCES
+                    || bytes(out) > MAX_REFERENCED_BYTES
+                {
                     return Err(BatchError::new(format!(
-                        "schema references go deeper than {MAX_REFERENCE_DEPTH} levels or past {MAX_REFERENCES} schemas"
+                        "schema references go deeper than {MAX_REFERENCE_DEPTH} levels, or past {MAX_REFERENCES} schemas or {MAX_REFERENCED_BYTES} bytes"
                     )));
                 }
                 let registered = self.reference(reference).await?;
@@ -371,7 +397,15 @@ impl ConfluentSource {
 
     /// One referenced schema version, from the process's cache or the registry.
     async fn reference(&self, reference: &Reference) -> Result<Arc<Registered>, BatchError> {
-        let pinned = u32::try_from(reference.version).ok().filter(|v| *v > 0);
+        let pinned = match reference.version {
+            -1 => None,
+            n => Some(u32::try_from(n).ok().filter(|v| *v > 0).ok_or_else(|| {
+                BatchError::new(format!(
+                    "a schema references subject '{}' at version {n}, which is not a version",
+                    reference.subject
+                ))
+            })?),
+        };
         let fetch = async {
             let version = pinned.map_or(VersionPin::Latest, VersionPin::Number);
             match self.subject_version(&reference.subject, version).await? {
@@ -550,9 +584,10 @@ impl SchemaSource for ConfluentSource {
                     return Ok(None);
                 };
                 // The subject and version, for reading the record in another version's
-                // shape; a schema whose subject versions were all deleted still decodes.
+                // shape. Optional: a schema whose subject versions were all deleted, or a
+                // registry without this endpoint, still decodes.
                 let named = match self
-                    .get::<Vec<SubjectVersion>>(&format!("/schemas/ids/{id}/versions?deleted=true"))
+                    .get_or_404::<Vec<SubjectVersion>>(&format!("/schemas/ids/{id}/versions"), true)
                     .await?
                 {
                     Answer::Found(versions) => versions.into_iter().next(),

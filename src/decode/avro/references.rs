@@ -14,6 +14,10 @@ const PRIMITIVES: [&str; 8] = [
     "null", "boolean", "int", "long", "float", "double", "bytes", "string",
 ];
 
+/// Deepest nesting the inlined schema may reach (each text alone is at most 128 deep, as
+/// `serde_json` parses it; inlining nests them).
+const MAX_DEPTH: usize = 256;
+
 /// Why a schema and its references do not make one schema.
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
@@ -29,12 +33,16 @@ pub enum ReferenceError {
     /// A reference does not define a named type at its top level.
     #[error("reference {0} does not define a named type (record, enum or fixed)")]
     NotNamed(String),
+    /// The schema with its references inlined nests deeper than [`MAX_DEPTH`].
+    #[error("the schema with its references nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
 }
 
 /// The schema `schema` with the named types of `references` (the texts of the schemas it
-/// references, directly or through each other, in any order) defined inline at their first
-/// use. Names that neither the schema nor a reference defines are left as they are, for the
-/// Avro parser to report.
+/// references, directly or through each other, in any order, with the names they are
+/// referenced by) defined inline at their first use, and referred to by full name after
+/// that. Types nested inside a reference may be used on their own. Names that neither the
+/// schema nor a reference defines are left as they are, for the Avro parser to report.
 pub fn inline_references(
     schema: &str,
     references: &[(&str, &str)],
@@ -48,40 +56,82 @@ pub fn inline_references(
     let mut definitions = HashMap::new();
     for (name, text) in references {
         let definition = parse(name, text)?;
-        let full = full_name(&definition, "")
-            .ok_or_else(|| ReferenceError::NotNamed((*name).to_owned()))?;
-        definitions.insert(full, definition);
+        if definition
+            .as_object()
+            .and_then(|o| full_name(o, ""))
+            .is_none()
+        {
+            return Err(ReferenceError::NotNamed((*name).to_owned()));
+        }
+        index(&definition, "", &mut definitions);
     }
     let mut root = parse("text", schema)?;
     let mut inliner = Inliner {
         definitions,
         defined: HashSet::new(),
     };
-    inliner.walk(&mut root, "");
+    inliner.walk(&mut root, "", 0)?;
     Ok(root.to_string())
 }
 
+/// Every named type `value` defines, nested ones included, by full name: a copy each, with
+/// its namespace written out so that it keeps its full name wherever it is placed.
+fn index(value: &Value, namespace: &str, out: &mut HashMap<String, Value>) {
+    match value {
+        Value::Array(branches) => {
+            for branch in branches {
+                index(branch, namespace, out);
+            }
+        }
+        Value::Object(object) => {
+            if let Some(full) = full_name(object, namespace) {
+                let inner = namespace_of(&full).to_owned();
+                if let Some(Value::Array(fields)) = object.get("fields") {
+                    for field in fields {
+                        if let Some(kind) = field.get("type") {
+                            index(kind, &inner, out);
+                        }
+                    }
+                }
+                let mut copy = object.clone();
+                if !copy.get("namespace").is_some_and(Value::is_string) {
+                    copy.insert("namespace".to_owned(), Value::String(inner));
+                }
+                out.entry(full).or_insert(Value::Object(copy));
+                return;
+            }
+            for key in ["type", "items", "values"] {
+                if let Some(inner) = object.get(key) {
+                    index(inner, namespace, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The full name a named-type definition gives itself in `namespace`, or `None` when
-/// `value` is not a named-type definition.
-fn full_name(value: &Value, namespace: &str) -> Option<String> {
-    let object = value.as_object()?;
+/// `object` is not a named-type definition. A `namespace` that is not a string (null) is
+/// as if absent.
+fn full_name(object: &Map<String, Value>, namespace: &str) -> Option<String> {
     let kind = object.get("type")?.as_str()?;
     if !matches!(kind, "record" | "error" | "enum" | "fixed") {
         return None;
     }
     let name = object.get("name")?.as_str()?;
-    Some(qualify(
-        name,
-        object
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or(namespace),
-    ))
+    let namespace = object
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(namespace);
+    Some(qualify(name, namespace))
 }
 
-/// `name` in `namespace`: a name with a dot is already full.
+/// `name` in `namespace`: a name with a dot is already full (a leading dot means the null
+/// namespace).
 fn qualify(name: &str, namespace: &str) -> String {
-    if name.contains('.') || namespace.is_empty() {
+    if let Some(null_namespace) = name.strip_prefix('.') {
+        null_namespace.to_owned()
+    } else if name.contains('.') || namespace.is_empty() {
         name.to_owned()
     } else {
         format!("{namespace}.{name}")
@@ -93,6 +143,16 @@ fn namespace_of(full: &str) -> &str {
     full.rsplit_once('.').map_or("", |(namespace, _)| namespace)
 }
 
+/// How to refer to the type `full` from inside `namespace`: its full name, with a leading
+/// dot for a type in the null namespace referred to from another one.
+fn reference_to(full: &str, namespace: &str) -> String {
+    if full.contains('.') || namespace.is_empty() {
+        full.to_owned()
+    } else {
+        format!(".{full}")
+    }
+}
+
 struct Inliner {
     /// Referenced definitions not yet placed, by full name.
     definitions: HashMap<String, Value>,
@@ -102,71 +162,73 @@ struct Inliner {
 
 impl Inliner {
     /// Defines every referenced type at its first use in `value`, read in `namespace`.
-    /// Each definition is placed once and then removed, so the walk ends even when
-    /// references refer to each other.
-    fn walk(&mut self, value: &mut Value, namespace: &str) {
+    /// Each definition is placed once and removed, so the walk ends even when references
+    /// refer to each other.
+    fn walk(
+        &mut self,
+        value: &mut Value,
+        namespace: &str,
+        depth: usize,
+    ) -> Result<(), ReferenceError> {
+        if depth > MAX_DEPTH {
+            return Err(ReferenceError::TooDeep);
+        }
         match value {
             Value::String(name) => {
                 if PRIMITIVES.contains(&name.as_str()) {
-                    return;
+                    return Ok(());
                 }
-                let full = qualify(name, namespace);
-                if self.defined.contains(&full) || self.defined.contains(name.as_str()) {
-                    return;
+                // In the enclosing namespace first; a bare name may also mean a type of
+                // the null namespace (as Java's parser reads references).
+                let mut candidates = vec![qualify(name, namespace)];
+                if !name.contains('.') {
+                    candidates.push(name.clone());
                 }
-                let found = [full, name.clone()].into_iter().find_map(|candidate| {
-                    let definition = self.definitions.remove(&candidate)?;
-                    Some((candidate, definition))
-                });
-                if let Some((full, mut definition)) = found {
-                    pin_namespace(&mut definition, &full);
-                    self.walk(&mut definition, namespace);
-                    *value = definition;
+                for full in candidates {
+                    if self.defined.contains(&full) {
+                        *name = reference_to(&full, namespace);
+                        return Ok(());
+                    }
+                    if let Some(mut definition) = self.definitions.remove(&full) {
+                        self.walk(&mut definition, namespace, depth + 1)?;
+                        *value = definition;
+                        return Ok(());
+                    }
                 }
             }
             Value::Array(branches) => {
                 for branch in branches {
-                    self.walk(branch, namespace);
+                    self.walk(branch, namespace, depth + 1)?;
                 }
             }
-            Value::Object(object) => self.walk_object(object, namespace),
-            _ => {}
-        }
-    }
-
-    fn walk_object(&mut self, object: &mut Map<String, Value>, namespace: &str) {
-        let value = Value::Object(object.clone());
-        if let Some(full) = full_name(&value, namespace) {
-            let inner = namespace_of(&full).to_owned();
-            self.defined.insert(full);
-            if let Some(Value::Array(fields)) = object.get_mut("fields") {
-                for field in fields {
-                    if let Some(kind) = field.get_mut("type") {
-                        self.walk(kind, &inner);
+            Value::Object(object) => {
+                if let Some(full) = full_name(object, namespace) {
+                    if self.defined.contains(&full) {
+                        // Placed already, where it was first used: refer to it by name.
+                        *value = Value::String(reference_to(&full, namespace));
+                        return Ok(());
+                    }
+                    self.definitions.remove(&full);
+                    let inner = namespace_of(&full).to_owned();
+                    self.defined.insert(full);
+                    if let Some(Value::Array(fields)) = object.get_mut("fields") {
+                        for field in fields {
+                            if let Some(kind) = field.get_mut("type") {
+                                self.walk(kind, &inner, depth + 1)?;
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
+                for key in ["type", "items", "values"] {
+                    if let Some(inner) = object.get_mut(key) {
+                        self.walk(inner, namespace, depth + 1)?;
                     }
                 }
             }
-            return;
+            _ => {}
         }
-        for key in ["type", "items", "values"] {
-            if let Some(inner) = object.get_mut(key) {
-                self.walk(inner, namespace);
-            }
-        }
-    }
-}
-
-/// Gives a definition placed inside another namespace its own namespace explicitly, so
-/// that it keeps its full name there (a definition with no namespace would otherwise take
-/// the enclosing one).
-fn pin_namespace(definition: &mut Value, full: &str) {
-    if let Some(object) = definition.as_object_mut()
-        && !object.contains_key("namespace")
-    {
-        object.insert(
-            "namespace".to_owned(),
-            Value::String(namespace_of(full).to_owned()),
-        );
+        Ok(())
     }
 }
 
@@ -221,6 +283,42 @@ mod tests {
         assert!(matches!(
             inline_references(event, &[("x", "{")]),
             Err(ReferenceError::NotJson { .. })
+        ));
+    }
+
+    #[test]
+    fn a_null_namespace_reference_used_twice_inside_a_namespace_still_resolves() {
+        let plain = r#"{"type":"enum","name":"Color","symbols":["RED"]}"#;
+        let event = r#"{"type":"record","name":"Event","namespace":"events","fields":[{"name":"a","type":"Color"},{"name":"b","type":"Color"}]}"#;
+        let text = inline_references(event, &[("Color", plain)]).unwrap();
+        assert!(text.contains(r#""type":".Color""#), "{text}");
+        parse_schema(&text).unwrap();
+    }
+
+    #[test]
+    fn a_type_nested_in_a_reference_can_be_used_before_its_container() {
+        let customer = r#"{"type":"record","name":"Customer","namespace":"shop","fields":[{"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","VIP"]}}]}"#;
+        let event = r#"{"type":"record","name":"Event","namespace":"events","fields":[{"name":"s","type":"shop.Status"},{"name":"c","type":"shop.Customer"}]}"#;
+        let text = inline_references(event, &[("shop.Customer", customer)]).unwrap();
+        assert_eq!(text.matches(r#""name":"Status""#).count(), 1, "{text}");
+        parse_schema(&text).unwrap();
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_an_error_not_a_stack_overflow() {
+        // Each reference wraps the next 100 arrays deep: 300 levels once inlined.
+        let wrap = |name: &str, inner: &str| {
+            format!(
+                r#"{{"type":"record","name":"{name}","fields":[{{"name":"x","type":{}"{inner}"{}}}]}}"#,
+                r#"{"type":"array","items":"#.repeat(100),
+                "}".repeat(100)
+            )
+        };
+        let (a, b, c) = (wrap("A", "B"), wrap("B", "C"), wrap("C", "string"));
+        let root = r#"{"type":"record","name":"Root","fields":[{"name":"a","type":"A"}]}"#;
+        assert!(matches!(
+            inline_references(root, &[("A", &a), ("B", &b), ("C", &c)]),
+            Err(ReferenceError::TooDeep)
         ));
     }
 
