@@ -16,7 +16,7 @@ const PRIMITIVES: [&str; 8] = [
 
 /// Deepest nesting the inlined schema may reach (each text alone is at most 128 deep, as
 /// `serde_json` parses it; inlining nests them).
-const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 256;
 
 /// Why a schema and its references do not make one schema.
 #[derive(Debug, thiserror::Error)]
