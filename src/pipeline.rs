@@ -19,7 +19,9 @@ use crate::decode::avro::container::ContainerHeader;
 use crate::decode::{DecodeContext, RecordDecoder, SchemalessFormat};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
-use crate::schema::{CompiledSchema, Lookup, SchemaCache, SchemaKey, SourceKind, VersionPin};
+use crate::schema::{
+    CompiledSchema, Lookup, SchemaCache, SchemaKey, SchemaName, SourceKind, VersionPin,
+};
 use crate::streams::{Binding, MAX_INFERRED_VERSIONS, ReadAs, Streams};
 
 /// One row of a batch, by call shape. Its texts borrow from the event where they can
@@ -119,9 +121,6 @@ struct Need {
     infer_writer: bool,
 }
 
-/// (source, registry, schema).
-type SchemaName = (SourceKind, String, String);
-
 /// What decodes the rows of one need, settled before the rows are decoded.
 enum Target {
     /// One writer version; `decoder` is the writer's own, or the writer's resolved to the
@@ -184,7 +183,9 @@ enum Origin<'c> {
 struct Plan<'c> {
     /// A binding, and the need of its raw payloads once one appears.
     bindings: HashMap<Origin<'c>, (Binding, Option<usize>)>,
-    ids: HashMap<(SchemaId, ReadAs, Option<SchemaName>), usize>,
+    /// Framed payloads' needs, by ID, reader, and the stream whose schema the reader is
+    /// taken from (when not the writer's own).
+    ids: HashMap<(SchemaId, ReadAs, Option<Origin<'c>>), usize>,
     needs: Vec<Need>,
 }
 
@@ -215,12 +216,7 @@ impl<'c> Plan<'c> {
         }
         let binding = self.bindings[&origin].0.clone();
         let need = self.push(Need {
-            key: SchemaKey::Named {
-                source: binding.source,
-                registry: binding.registry,
-                schema: binding.schema,
-                version: binding.version,
-            },
+            key: SchemaKey::version_of(&binding.name(), binding.version),
             message: binding.message,
             reader: binding.reader,
             reader_schema: None,
@@ -232,23 +228,19 @@ impl<'c> Plan<'c> {
         need
     }
 
-    /// The need of a framed payload with `id`, read in `reader`'s shape (a version of
-    /// `reader_schema`, or of the writer's own schema).
-    fn id_need(
-        &mut self,
-        id: SchemaId,
-        reader: ReadAs,
-        reader_schema: Option<SchemaName>,
-    ) -> usize {
-        let plan_key = (id, reader, reader_schema);
+    /// The need of a framed payload with `id`, read in `reader`'s shape: a version of the
+    /// schema of `reader_from`'s binding (which exists), or of the writer's own schema.
+    fn id_need(&mut self, id: SchemaId, reader: ReadAs, reader_from: Option<Origin<'c>>) -> usize {
+        let plan_key = (id, reader, reader_from);
         if let Some(need) = self.ids.get(&plan_key) {
             return *need;
         }
+        let reader_schema = reader_from.map(|origin| self.bindings[&origin].0.name());
         let need = self.push(Need {
             key: SchemaKey::Id(id),
             message: None,
             reader,
-            reader_schema: plan_key.2.clone(),
+            reader_schema,
             infer_writer: false,
         });
         self.ids.insert(plan_key, need);
@@ -552,12 +544,7 @@ impl Engine {
             return Ok(Ok(Arc::clone(writer)));
         };
         let key = match &need.reader_schema {
-            Some((source, registry, schema)) => SchemaKey::Named {
-                source: *source,
-                registry: registry.clone(),
-                schema: schema.clone(),
-                version,
-            },
+            Some(name) => SchemaKey::version_of(name, version),
             None => writer.version_key(version),
         };
         match self.schemas.lookup(&key).await {
@@ -651,36 +638,26 @@ impl Engine {
         let header = frame::read_header(head, framing)?;
         if header.wire == WireFormat::Ocf {
             // The file carries its writer schema: a registry is needed only for a reader.
-            return Ok(
-                match binding.map(|b| (b.reader, b.source, b.registry.clone(), b.schema.clone())) {
-                    Some((ReadAs::Reader(version), source, registry, schema)) => {
-                        Some(plan.push(Need {
-                            key: SchemaKey::Named {
-                                source,
-                                registry,
-                                schema,
-                                version,
-                            },
-                            message: None,
-                            reader: ReadAs::Writer,
-                            reader_schema: None,
-                            infer_writer: false,
-                        }))
-                    }
-                    _ => None,
-                },
-            );
+            return Ok(match binding.map(|b| (b.reader, b.name())) {
+                Some((ReadAs::Reader(version), name)) => Some(plan.push(Need {
+                    key: SchemaKey::version_of(&name, version),
+                    message: None,
+                    reader: ReadAs::Writer,
+                    reader_schema: None,
+                    infer_writer: false,
+                })),
+                _ => None,
+            });
         }
-        // A stream reading a Confluent registry takes its reader from the stream's subject.
-        let reader_schema = binding
-            .filter(|b| {
-                b.source == SourceKind::Confluent
-                    && matches!(header.schema_id, Some(SchemaId::Confluent(_)))
-                    && matches!(b.reader, ReadAs::Reader(_))
-            })
-            .map(|b| (b.source, b.registry.clone(), b.schema.clone()));
+        // A stream reading a Confluent registry takes its reader from the stream's subject
+        // (an ID can belong to several).
+        let reader_from = origin.filter(|_| {
+            binding.is_some_and(|b| {
+                b.source == SourceKind::Confluent && matches!(b.reader, ReadAs::Reader(_))
+            }) && matches!(header.schema_id, Some(SchemaId::Confluent(_)))
+        });
         Ok(Some(match (header.schema_id, origin) {
-            (Some(id), _) => plan.id_need(id, reader, reader_schema),
+            (Some(id), _) => plan.id_need(id, reader, reader_from),
             (None, Some(origin)) => plan.raw_need(origin),
             (None, None) => return Err(raw_without_name()),
         }))

@@ -37,6 +37,13 @@ pub struct Binding {
     pub infer_writer: bool,
 }
 
+impl Binding {
+    /// The stream's schema: (source, registry, schema).
+    pub fn name(&self) -> crate::schema::SchemaName {
+        (self.source, self.registry.clone(), self.schema.clone())
+    }
+}
+
 /// Which version's shape records are written in: their writer's, or one reader version
 /// that every writer version is resolved to (Avro's schema resolution; Protobuf's field
 /// numbers), so that every row of a view has one shape.

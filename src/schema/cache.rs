@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
-use super::{SchemaDefinition, SchemaKey, SchemaSource, SourceKind, VersionPin};
+use super::{SchemaDefinition, SchemaKey, SchemaName, SchemaSource, SourceKind, VersionPin};
 use crate::decode::avro::AvroDecoder;
 use crate::decode::{self, DataFormat, JsonOptions, ProtoImport, RecordDecoder, SchemaText};
 use crate::error::{BatchError, ErrorCode, RecordError};
@@ -57,22 +57,14 @@ impl CompiledSchema {
 
     /// The key of another version of this schema, in the registry that owns it.
     pub fn version_key(&self, version: VersionPin) -> SchemaKey {
-        SchemaKey::Named {
-            source: self.source,
-            registry: self.registry.clone(),
-            schema: self.schema.clone(),
-            version,
-        }
+        SchemaKey::version_of(&self.name(), version)
     }
 
     /// Which schema this is a version of.
-    fn name(&self) -> SchemaName {
+    pub fn name(&self) -> SchemaName {
         (self.source, self.registry.clone(), self.schema.clone())
     }
 }
-
-/// (source, registry, schema): a schema whose versions are numbered.
-type SchemaName = (SourceKind, String, String);
 
 impl std::fmt::Debug for CompiledSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -42,6 +42,9 @@ pub enum SourceKind {
     Confluent,
 }
 
+/// A schema whose versions are numbered: (source, registry, schema).
+pub type SchemaName = (SourceKind, String, String);
+
 impl SourceKind {
     /// The kind's name, as settings spell it.
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,19 @@ pub enum SchemaKey {
         /// Which version.
         version: VersionPin,
     },
+}
+
+impl SchemaKey {
+    /// `version` of the schema `name`.
+    pub fn version_of(name: &SchemaName, version: VersionPin) -> Self {
+        let (source, registry, schema) = name;
+        SchemaKey::Named {
+            source: *source,
+            registry: registry.clone(),
+            schema: schema.clone(),
+            version,
+        }
+    }
 }
 
 impl std::fmt::Display for VersionPin {
