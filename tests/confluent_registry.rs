@@ -30,9 +30,7 @@ fn cases() -> Vec<Value> {
 }
 
 fn row(case: &Value) -> Value {
-    let mut row = case["call"].as_array().unwrap().clone();
-    row.push(case["hex"].clone());
-    Value::Array(row)
+    common::confluent_row(case)
 }
 
 fn error_code(result: &Value) -> String {

@@ -202,14 +202,7 @@ fn the_binary_answers_redshift_batches_through_the_lambda_runtime_api() {
         .iter()
         .filter(|c| c.get("expected").is_some())
         .collect();
-    let rows: Vec<Value> = cases
-        .iter()
-        .map(|c| {
-            let mut row = c["call"].as_array().unwrap().clone();
-            row.push(c["hex"].clone());
-            Value::Array(row)
-        })
-        .collect();
+    let rows: Vec<Value> = cases.iter().map(|c| common::confluent_row(c)).collect();
     let event = json!({"num_records": rows.len(), "arguments": rows});
     let (status, body) = post(port, invoke, &event.to_string());
     assert_eq!(status, 200, "{body}");

@@ -152,6 +152,13 @@ pub fn confluent_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/confluent")
 }
 
+/// A Confluent fixture case as a Redshift row: its call arguments, then its hex.
+pub fn confluent_row(case: &Value) -> Value {
+    let mut row = case["call"].as_array().unwrap().clone();
+    row.push(case["hex"].clone());
+    Value::Array(row)
+}
+
 /// The project's loopback Confluent-compatible registry (tests/fixtures/confluent_registry.py),
 /// killed when dropped.
 pub struct Registry {
