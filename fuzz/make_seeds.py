@@ -56,6 +56,11 @@ for i in range(0, min(len(cases), 60), 6):
     rows = [c["args"] for c in cases[i : i + 6]]
     write("redshift_event", b"\x01" + json.dumps(rows).encode())
 write("redshift_event", b"\x00" + json.dumps({"num_records": 2, "arguments": [None, [None, "00"]]}).encode())
+# response_writer: results split at 0xFF (an empty one is NULL): decoded records' JSON, and
+# every byte a JSON string escapes.
+with open(os.path.join(ROOT, "samples", "redshift-event.expected.json"), "rb") as f:
+    write("response_writer", b"\xff".join((r or "").encode() for r in json.load(f)))
+write("response_writer", b'{"a":"b\\"c"}\xff\xff' + bytes(range(0x20)) + b'"\\ #] \x7f' + "ü€😀".encode())
 write("redshift_event", b"\x00" + json.dumps({"request_id": "r", "query_id": 1, "arguments": [[1]]}).encode())
 
 # unframe: payload bytes, payload hex text, zlib round trip (f0) and bomb (f1) modes.

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS=(redshift_event unframe avro_decode protobuf_decode self_describing schema_references)
+TARGETS=(redshift_event response_writer unframe avro_decode protobuf_decode self_describing schema_references)
 SECONDS_PER_TARGET=${FUZZ_SMOKE_SECONDS:-30}
 if [ "$SECONDS_PER_TARGET" -gt 45 ]; then
     SECONDS_PER_TARGET=45

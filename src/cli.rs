@@ -273,14 +273,15 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
         .map_err(io_error(format!("cannot read {}", path.display())))?;
     let engine = args.settings.engine().await?;
     let outcome = redshift::handle(&engine, args.settings.response_policy(), &text, None).await;
-    // Serialized as Lambda serializes it: into one buffer, written at once.
+    // Written as Lambda returns it, into one buffer, written at once.
     let mut body = if args.pretty {
-        serde_json::to_vec_pretty(&outcome.response)
+        serde_json::to_value(&outcome.response)
+            .and_then(|tree| serde_json::to_vec_pretty(&tree))
+            .map_err(std::io::Error::from)
+            .map_err(io_error("cannot print the response"))?
     } else {
-        serde_json::to_vec(&outcome.response)
-    }
-    .map_err(std::io::Error::from)
-    .map_err(io_error("cannot print the response"))?;
+        outcome.response.to_json().into_bytes()
+    };
     body.push(b'\n');
     let mut out = std::io::stdout().lock();
     out.write_all(&body)

@@ -18,9 +18,11 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::PayloadEncoding;
+use crate::json_text::{self, LiteralBuffer};
 use crate::pipeline::{BatchOptions, Call, Engine, RowView, SchemaNames};
 
 /// What a record error becomes in a Redshift response.
@@ -430,7 +432,8 @@ fn payload_encoding(info: &BatchInfo, default: PayloadEncoding) -> PayloadEncodi
 
 /// A response to Redshift. It serializes as compact JSON, keys in alphabetical order:
 /// `{"num_records":N,"results":[...],"success":true}` or
-/// `{"error_msg":"...","success":false}`. Each result is escaped once, as it is written.
+/// `{"error_msg":"...","success":false}`. Each result was escaped once, when it was
+/// pushed, so writing the response copies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// One result per row, in order.
@@ -452,93 +455,121 @@ impl Response {
 
     /// The response as compact JSON, exactly as Lambda returns it.
     pub fn to_json(&self) -> String {
-        // Serializing strings, integers and booleans into memory cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
     }
-}
 
-impl serde::Serialize for Response {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(if let Response::Success(_) = self {
-            3
-        } else {
-            2
-        }))?;
+    /// Appends the response as compact JSON: byte for byte what `serde_json` writes for the
+    /// same JSON tree.
+    pub fn write_json(&self, out: &mut String) {
         match self {
-            Response::Success(results) => {
-                map.serialize_entry("num_records", &results.len())?;
-                map.serialize_entry("results", results)?;
-                map.serialize_entry("success", &true)?;
-            }
+            Response::Success(results) => match results.text.as_str() {
+                Ok(text) => {
+                    out.reserve(text.len() + 64);
+                    out.push_str("{\"num_records\":");
+                    json_text::push_int(out, results.rows);
+                    out.push_str(",\"results\":[");
+                    out.push_str(text);
+                    out.push_str("],\"success\":true}");
+                }
+                // Unreachable: the text is copied from strings with ASCII escapes between
+                // their characters. Should it ever happen, the batch fails (and is retried).
+                Err(e) => {
+                    Response::failure(format!("internal: the results are not UTF-8 ({e})"))
+                        .write_json(out);
+                }
+            },
             Response::Failure { error_msg } => {
-                map.serialize_entry("error_msg", error_msg)?;
-                map.serialize_entry("success", &false)?;
+                out.push_str("{\"error_msg\":");
+                json_text::push_str_literal(out, error_msg);
+                out.push_str(",\"success\":false}");
             }
         }
-        map.end()
     }
 }
 
-/// The results of a batch: each row's JSON text (or NULL), kept end to end in one
-/// buffer, so that a batch allocates no string per row.
+/// Serializes as the JSON [`Response::write_json`] writes, whatever the serializer: the
+/// Lambda runtime's `serde_json::to_vec` copies it verbatim instead of escaping every
+/// result again, and `serde_json::to_value` parses it.
+impl serde::Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_raw_json().serialize(serializer)
+    }
+}
+
+impl Response {
+    /// The response as a `RawValue`, without parsing it again: checking 4 MB of JSON would
+    /// cost as much as writing it.
+    #[allow(unsafe_code)]
+    fn to_raw_json(&self) -> Box<RawValue> {
+        let json = self.to_json();
+        // SAFETY: `write_json` writes one well-formed JSON object with no whitespace
+        // around it: a fixed frame, an integer, and string literals escaped exactly as
+        // serde_json escapes them (a property test checks the escaping against serde_json).
+        // Debug builds, and so every test, re-parse it inside `from_string_unchecked`.
+        unsafe { RawValue::from_string_unchecked(json) }
+    }
+}
+
+/// The results of a batch as the response holds them: each row's JSON text as a JSON
+/// string literal, escaped once as it was pushed (or `null`), separated by commas, end
+/// to end in one buffer, so that a batch allocates no string per row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Results {
-    text: String,
-    /// Where each row's text ends in `text`; `None` is NULL.
-    ends: Vec<Option<u32>>,
+    text: LiteralBuffer,
+    rows: usize,
 }
 
 impl Results {
-    /// Room for `rows` rows and `bytes` of text, reserved (not touched) up front so that
-    /// the text is never copied as it grows.
-    fn with_capacity(rows: usize, bytes: usize) -> Self {
+    /// Room for `bytes` of text, reserved (not touched) up front so that the text is never
+    /// copied as it grows.
+    fn with_capacity(bytes: usize) -> Self {
         Results {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(rows),
+            text: LiteralBuffer::with_capacity(bytes),
+            rows: 0,
         }
+    }
+
+    /// The results of `rows`, in order; `None` is NULL.
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        let mut results = Results::default();
+        for row in rows {
+            results.push(row);
+        }
+        results
     }
 
     /// The number of rows.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.rows
     }
 
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.rows == 0
     }
 
-    /// Each row's result, in order; `None` is NULL.
-    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> {
-        let mut start = 0;
-        self.ends.iter().map(move |end| {
-            let end = (*end)? as usize;
-            let text = self.text.get(start..end);
-            start = end;
-            text
-        })
+    /// Appends one row and returns the length of its literal (without the comma before it).
+    fn push(&mut self, result: Option<&str>) -> usize {
+        if self.rows > 0 {
+            self.text.push_raw(",");
+        }
+        self.rows += 1;
+        let start = self.text.len();
+        match result {
+            Some(text) => self.text.push_literal(text),
+            None => self.text.push_raw("null"),
+        }
+        self.text.len() - start
     }
 
-    fn push(&mut self, result: Option<&str>) -> Result<(), BatchError> {
-        let end = match result {
-            None => None,
-            Some(text) => {
-                self.text.push_str(text);
-                Some(
-                    u32::try_from(self.text.len())
-                        .map_err(|_| BatchError::new("the results of this batch passed 4 GiB"))?,
-                )
-            }
-        };
-        self.ends.push(end);
-        Ok(())
-    }
-}
-
-impl serde::Serialize for Results {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
+    /// Takes back the last row, whose literal was `len` bytes long.
+    fn pop(&mut self, len: usize) {
+        self.rows = self.rows.saturating_sub(1);
+        let comma = usize::from(self.rows > 0);
+        self.text
+            .truncate(self.text.len().saturating_sub(len + comma));
     }
 }
 
@@ -686,7 +717,7 @@ impl ResponseBuilder {
             ),
         )
         .to_json_object();
-        let error_len = json_string_len(&error);
+        let error_len = json_text::str_literal(&error).len();
         let mut fallback = match policy.on_error {
             OnError::Null => None,
             OnError::Object | OnError::Fail => Some(error),
@@ -701,7 +732,7 @@ impl ResponseBuilder {
         ResponseBuilder {
             policy,
             // The results' text is at most the response, which is bounded.
-            results: Results::with_capacity(rows, policy.max_response_bytes.min(MAX_RESERVED_TEXT)),
+            results: Results::with_capacity(policy.max_response_bytes.min(MAX_RESERVED_TEXT)),
             used: frame + rows * fallback_len,
             fallback,
             fallback_len,
@@ -711,18 +742,24 @@ impl ResponseBuilder {
 
     fn push(&mut self, row: RowView<'_>) -> Result<(), BatchError> {
         let index = self.results.len();
+        let error_object;
         let value = match row {
             None => None,
-            Some(Ok(json)) => Some(Cow::Borrowed(json)),
-            Some(Err(e)) => self.record_error(index, &e)?.map(Cow::Owned),
+            Some(Ok(json)) => Some(json),
+            Some(Err(e)) => {
+                error_object = self.record_error(index, &e)?;
+                error_object.as_deref()
+            }
         };
-        let len = value.as_deref().map_or(4, json_string_len);
+        // Escaped straight into the response; taken back if it does not fit.
+        let len = self.results.push(value);
         if len <= self.fallback_len
             || self.used + (len - self.fallback_len) <= self.policy.max_response_bytes
         {
             self.used = self.used + len - self.fallback_len;
-            return self.results.push(value.as_deref());
+            return Ok(());
         }
+        self.results.pop(len);
         self.count(ErrorCode::ResponseTooLarge);
         if self.policy.on_error == OnError::Fail {
             return Err(BatchError::new(format!(
@@ -730,7 +767,8 @@ impl ResponseBuilder {
                 self.policy.max_response_bytes
             )));
         }
-        self.results.push(self.fallback.as_deref())
+        self.results.push(self.fallback.as_deref());
+        Ok(())
     }
 
     /// What a record error gives under the policy; `Err` fails the batch (`fail`).
@@ -756,35 +794,6 @@ impl ResponseBuilder {
     }
 }
 
-/// Length of `s` as a compact JSON string literal, quotes included, escaped exactly as
-/// `serde_json` writes it.
-fn json_string_len(s: &str) -> usize {
-    // Quotes and backslashes are common in JSON text and control characters rare: count
-    // the first in a loop the compiler vectorizes, and look closer only when a control
-    // character is there.
-    let mut extra = 0;
-    let mut control = false;
-    for chunk in s.as_bytes().chunks(255) {
-        let mut escapes = 0u8;
-        for &b in chunk {
-            escapes += u8::from(b == b'"') + u8::from(b == b'\\');
-            control |= b < 0x20;
-        }
-        extra += usize::from(escapes);
-    }
-    if control {
-        extra += s
-            .bytes()
-            .map(|b| match b {
-                0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
-                0..0x20 => 5,
-                _ => 0,
-            })
-            .sum::<usize>();
-    }
-    2 + s.len() + extra
-}
-
 fn record_failure(row: usize, e: &RecordError) -> String {
     format!("record {row} failed to decode ({e}) and SUPERDECODE_ON_ERROR=fail")
 }
@@ -804,13 +813,12 @@ mod tests {
             Some("\u{1} \u{7f} é 日本 \n\t"),
             Some("{\"_decode_error\":{\"code\":\"invalid_hex\"}}"),
         ];
-        let mut results = Results::with_capacity(rows.len(), 0);
-        for row in &rows {
-            results.push(*row).unwrap();
-        }
-        assert_eq!(results.iter().collect::<Vec<_>>(), rows);
+        let response = Response::Success(Results::from_rows(rows.iter().copied()));
         let tree = serde_json::json!({"success": true, "num_records": rows.len(), "results": rows});
-        assert_eq!(Response::Success(results).to_json(), tree.to_string());
+        assert_eq!(response.to_json(), tree.to_string());
+        // Any serializer sees the same JSON: the runtime's copies it, a tree parses it.
+        assert_eq!(serde_json::to_string(&response).unwrap(), tree.to_string());
+        assert_eq!(serde_json::to_value(&response).unwrap(), tree);
         let tree = serde_json::json!({"success": false, "error_msg": "bad \"event\"\n"});
         assert_eq!(
             Response::failure("bad \"event\"\n").to_json(),
@@ -820,24 +828,5 @@ mod tests {
             Response::Success(Results::default()).to_json(),
             r#"{"num_records":0,"results":[],"success":true}"#
         );
-    }
-
-    #[test]
-    fn string_lengths_match_serde_json() {
-        let mut samples: Vec<String> = vec![
-            String::new(),
-            "plain".into(),
-            "quote \" and backslash \\".into(),
-            "é ü 日本 🎉".into(),
-            "\u{7f} del".into(),
-        ];
-        samples.push((0u8..0x80).map(char::from).collect());
-        for s in samples {
-            assert_eq!(
-                json_string_len(&s),
-                serde_json::to_string(&s).unwrap().len(),
-                "{s:?}"
-            );
-        }
     }
 }

@@ -665,7 +665,9 @@ impl<'a> Decoder<'a> {
         segments: &[&'b [u8]],
         depth: usize,
     ) -> Result<Scan<'b>, RecordError> {
-        let mut occurrences = Vec::new();
+        // Sized from the schema, not the input (and capped): most messages carry each
+        // field once, so this is usually the list's one allocation.
+        let mut occurrences = Vec::with_capacity(plan.fields.len().min(32));
         let mut oneofs = vec![(u32::MAX, 0u32); plan.oneofs];
         let mut seq = 0u32;
         for segment in segments {
