@@ -7,9 +7,9 @@ use base64::Engine as _;
 /// escapes it: `\"`, `\\`, the short forms `\b \f \n \r \t`, and `\u00XX` for the other
 /// control characters; everything else, non-ASCII included, is copied as it is.
 ///
-/// Results are JSON text written again inside a JSON string, so about one byte in eight
-/// needs escaping: eight bytes are checked at a time, and the text between escapes is
-/// copied in one piece.
+/// For the decoders' string values, where escapes are rare: eight bytes are checked at a
+/// time, and the text between escapes is copied in one piece. (The response, where they
+/// are not, has [`LiteralBuffer`].)
 pub(crate) fn push_str_literal(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
@@ -78,7 +78,7 @@ fn push_escape(out: &mut String, b: u8) {
 
 /// JSON string literals and raw JSON text written end to end into one byte buffer, for
 /// the response: each result is JSON text written again inside a string, about one byte in
-/// seven a quote. [`push_str_literal`] copies the text between escapes piece by piece,
+/// seven a quote. `push_str_literal` copies the text between escapes piece by piece,
 /// which at that density costs more than the escaping; here each eight-byte word is stored
 /// whole, once per quote or backslash in it, each store shifted past the backslash before,
 /// into zeroed room kept ahead of the text. Same escapes, byte for byte.
@@ -127,7 +127,7 @@ impl LiteralBuffer {
     }
 
     /// Appends `s` as a JSON string literal, quotes included, escaped as
-    /// [`push_str_literal`] escapes it.
+    /// `push_str_literal` escapes it.
     pub fn push_literal(&mut self, s: &str) {
         const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
         let bytes = s.as_bytes();

@@ -30,7 +30,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         tracing::error!(%message, "configuration");
     }
     // The event arrives as raw text: `redshift::handle` reads its rows in place, and the
-    // response is serialized once, by the runtime, straight into the reply.
+    // response arrives finished (each result escaped once), for the runtime to copy.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let ready = Arc::clone(&ready);
         async move {
