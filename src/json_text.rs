@@ -28,19 +28,9 @@ pub(crate) fn push_str_literal(out: &mut String, s: &str) {
 
 /// The position of the first byte at or after `from` that a JSON string must escape.
 fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let mut at = from;
     while let Some(word) = bytes.get(at..at + 8) {
-        let mut chunk = [0; 8];
-        chunk.copy_from_slice(word);
-        let w = u64::from_le_bytes(chunk);
-        // A high bit for each byte below 0x20, equal to '"' (0x22) or to '\\' (0x5c). Each test
-        // can also flag a byte above one it flags truly (the borrow runs upward), never
-        // below, so the lowest flag is always exact.
-        let control = w.wrapping_sub(ONES * 0x20) & !w;
-        let flags =
-            (control | zero_bytes(w ^ (ONES * 0x22)) | zero_bytes(w ^ (ONES * 0x5c))) & HIGHS;
+        let flags = special_bytes(word_of(word));
         if flags != 0 {
             return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
@@ -53,27 +43,31 @@ fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// A high bit set in each zero byte of `x` (and perhaps in bytes above the lowest).
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(u64::from_ne_bytes([0x01; 8])) & !x
+/// Appends the escape of `b`, a byte [`next_special`] found.
+fn push_escape(out: &mut String, b: u8) {
+    let (escape, len) = escape_of(b);
+    for &c in &escape[..len] {
+        out.push(char::from(c));
+    }
 }
 
-/// Appends the escape for one byte that [`next_special`] found.
-fn push_escape(out: &mut String, b: u8) {
-    match b {
-        b'"' => out.push_str("\\\""),
-        b'\\' => out.push_str("\\\\"),
-        b'\n' => out.push_str("\\n"),
-        b'\r' => out.push_str("\\r"),
-        b'\t' => out.push_str("\\t"),
-        0x08 => out.push_str("\\b"),
-        0x0c => out.push_str("\\f"),
+/// The escape of a byte a JSON string must escape, as `serde_json` writes it: `\"`, `\\`,
+/// the short forms `\b \f \n \r \t`, else `\u00XX`; and its length.
+fn escape_of(b: u8) -> ([u8; 6], usize) {
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
         _ => {
-            out.push_str("\\u00");
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b & 0xf));
+            let (high, low) = (hex_digit(b >> 4) as u8, hex_digit(b & 0xf) as u8);
+            return ([b'\\', b'u', b'0', b'0', high, low], 6);
         }
-    }
+    };
+    ([b'\\', short, 0, 0, 0, 0], 2)
 }
 
 /// JSON string literals and raw JSON text written end to end into one byte buffer, for
@@ -129,7 +123,6 @@ impl LiteralBuffer {
     /// Appends `s` as a JSON string literal, quotes included, escaped as
     /// `push_str_literal` escapes it.
     pub fn push_literal(&mut self, s: &str) {
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
         let bytes = s.as_bytes();
         // Every byte doubled, the quotes, and a word of slack for the last store; a control
         // character, which can take six bytes, makes more room when it comes.
@@ -141,9 +134,7 @@ impl LiteralBuffer {
         let mut words = bytes.chunks_exact(8);
         let mut left = bytes.len();
         for word in words.by_ref() {
-            let mut chunk = [0; 8];
-            chunk.copy_from_slice(word);
-            let w = u64::from_le_bytes(chunk);
+            let w = word_of(word);
             left -= 8;
             if exact_control_bytes(w) != 0 {
                 for &b in word {
@@ -155,8 +146,7 @@ impl LiteralBuffer {
                 }
                 continue;
             }
-            let mut specials =
-                exact_zero_bytes(w ^ (ONES * 0x22)) | exact_zero_bytes(w ^ (ONES * 0x5c));
+            let mut specials = quote_and_backslash_bytes(w);
             // Each store writes the word from byte `from` on, and the next escape's
             // backslash goes where that store's byte `from`-to-be would have landed.
             let mut from = 0;
@@ -197,22 +187,40 @@ fn escape_byte(out: &mut Vec<u8>, p: usize, b: u8) -> usize {
         out[p] = b;
         return p + 1;
     }
-    let mut escape = String::with_capacity(6);
-    push_escape(&mut escape, b);
-    out[p..p + escape.len()].copy_from_slice(escape.as_bytes());
-    p + escape.len()
+    let (escape, len) = escape_of(b);
+    out[p..p + len].copy_from_slice(&escape[..len]);
+    p + len
+}
+
+/// Eight bytes of a string as one word, first byte lowest.
+fn word_of(word: &[u8]) -> u64 {
+    let mut chunk = [0; 8];
+    chunk.copy_from_slice(word.get(..8).unwrap_or(&[0; 8]));
+    u64::from_le_bytes(chunk)
+}
+
+const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+
+/// A high bit in exactly the bytes of `w` a JSON string must escape.
+fn special_bytes(w: u64) -> u64 {
+    exact_control_bytes(w) | quote_and_backslash_bytes(w)
+}
+
+/// A high bit in exactly the bytes of `w` that are `"` (0x22) or `\\` (0x5c).
+fn quote_and_backslash_bytes(w: u64) -> u64 {
+    exact_zero_bytes(w ^ (ONES * 0x22)) | exact_zero_bytes(w ^ (ONES * 0x5c))
 }
 
 /// A high bit in exactly the zero bytes of `x` (no carry crosses a byte).
 fn exact_zero_bytes(x: u64) -> u64 {
-    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
-    !(((x & LOW7) + LOW7) | x) & u64::from_ne_bytes([0x80; 8])
+    !(((x & LOW7) + LOW7) | x) & HIGHS
 }
 
 /// A high bit in exactly the bytes of `w` below 0x20.
 fn exact_control_bytes(w: u64) -> u64 {
-    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
-    !(((w & LOW7) + u64::from_ne_bytes([0x60; 8])) | w) & u64::from_ne_bytes([0x80; 8])
+    !(((w & LOW7) + ONES * 0x60) | w) & HIGHS
 }
 
 /// The JSON string literal for `s`, quotes included; used for keys compiled ahead of time.
