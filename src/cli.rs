@@ -17,7 +17,7 @@ use crate::decode::JsonOptions;
 use crate::encode::{EncodeError, Encoder};
 use crate::error::BatchError;
 use crate::frame::{Framing, WireFormat};
-use crate::pipeline::{BatchOptions, Call, Engine, RowResult};
+use crate::pipeline::{BatchOptions, Call, Engine, ResultForm, RowResult};
 use crate::redshift::{self, OnError};
 use crate::schema::{SchemaKey, SchemaSource, VersionPin};
 
@@ -242,6 +242,7 @@ impl<W: Write> Printer<'_, W> {
         let options = BatchOptions {
             framing: self.framing,
             encoding: self.engine.input_encoding(),
+            results: ResultForm::Json,
         };
         let rows: Vec<RowResult> = self.engine.decode_rows(calls, options, None).await?;
         let write_error = |e| io_error("writing stdout")(e);

@@ -1,5 +1,8 @@
-//! Small helpers that append JSON text to a `String`. Decoders write JSON directly instead
-//! of building a `serde_json::Value`, so the hot loop allocates nothing per value.
+//! Small helpers that append JSON text. Decoders write JSON directly instead of building a
+//! `serde_json::Value`, so the hot loop allocates nothing per value. They write through
+//! `JsonSink`: into a `String` as JSON text, or into a `LiteralSink` already escaped
+//! as the JSON string literal that holds it (a Redshift response's result), with the JSON
+//! text's own length kept for the size limits.
 
 use base64::Engine as _;
 
@@ -13,16 +16,7 @@ use base64::Engine as _;
 pub(crate) fn push_str_literal(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    let bytes = s.as_bytes();
-    // Where the text not yet written starts.
-    let mut copied = 0;
-    while let Some(special) = next_special(bytes, copied) {
-        // `special` is an ASCII byte, so both slices end on character boundaries.
-        out.push_str(&s[copied..special]);
-        push_escape(out, bytes[special]);
-        copied = special + 1;
-    }
-    out.push_str(&s[copied..]);
+    push_escaped(out, s);
     out.push('"');
 }
 
@@ -230,6 +224,324 @@ pub(crate) fn str_literal(s: &str) -> Box<str> {
     out.into_boxed_str()
 }
 
+/// JSON text compiled ahead of time (a record key, an enum symbol's literal, a default
+/// value), kept both as it is and as it reads inside a JSON string literal, so that a
+/// [`JsonSink`] of either kind copies it without escaping anything per record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsonText {
+    plain: Box<str>,
+    escaped: Box<str>,
+}
+
+impl JsonText {
+    /// `text`, which must be JSON text (or a fragment of it, like `"key"` or `{"tag":`).
+    pub(crate) fn new(text: impl Into<Box<str>>) -> Self {
+        let plain = text.into();
+        let mut escaped = String::with_capacity(plain.len() + 8);
+        push_escaped(&mut escaped, &plain);
+        JsonText {
+            plain,
+            escaped: escaped.into_boxed_str(),
+        }
+    }
+
+    /// The JSON string literal of `s`, quotes included.
+    pub(crate) fn literal(s: &str) -> Self {
+        JsonText::new(str_literal(s))
+    }
+}
+
+impl std::ops::Deref for JsonText {
+    type Target = str;
+
+    /// The text as it is.
+    fn deref(&self) -> &str {
+        &self.plain
+    }
+}
+
+/// Appends `s` escaped as the inside of a JSON string literal (no quotes around it).
+fn push_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    // Where the text not yet written starts.
+    let mut copied = 0;
+    while let Some(special) = next_special(bytes, copied) {
+        // `special` is an ASCII byte, so both slices end on character boundaries.
+        out.push_str(&s[copied..special]);
+        push_escape(out, bytes[special]);
+        copied = special + 1;
+    }
+    out.push_str(&s[copied..]);
+}
+
+/// A string value's bytes as [`JsonSink::utf8`] passed them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Utf8<'b> {
+    /// Checked to be UTF-8.
+    Checked(&'b str),
+    /// To be checked with the whole text they are written into.
+    Deferred(&'b [u8]),
+}
+
+impl<'b> Utf8<'b> {
+    /// The bytes.
+    pub(crate) fn as_bytes(&self) -> &'b [u8] {
+        match self {
+            Utf8::Checked(s) => s.as_bytes(),
+            Utf8::Deferred(bytes) => bytes,
+        }
+    }
+}
+
+/// Where a [`JsonSink`] stood, to cut it back to or copy from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    /// Bytes stored.
+    bytes: usize,
+    /// Of those, the bytes that escaping added.
+    extra: usize,
+}
+
+/// Where decoders write JSON text: a `String` holds it as it is; a [`LiteralSink`] holds it
+/// already escaped as the inside of a JSON string literal, the form the Redshift response
+/// carries, so that a result is not escaped a second time after it is decoded. Lengths
+/// and size limits count the JSON text, whatever the sink stores.
+pub(crate) trait JsonSink {
+    /// Appends one character of JSON text.
+    fn push(&mut self, c: char);
+    /// Appends JSON text.
+    fn push_str(&mut self, text: &str);
+    /// Appends text that holds nothing a JSON string escapes (digits, base64, `null`):
+    /// stored as it is by either sink.
+    fn push_unescaped(&mut self, text: &str);
+    /// A string value's bytes, which must be UTF-8, checked for [`JsonSink::push_utf8`]. A
+    /// `String` checks them here; a [`LiteralSink`] leaves the check to whoever reads its
+    /// whole text, which is valid UTF-8 exactly when every string in it is (escapes are
+    /// ASCII and go before ASCII bytes only).
+    fn utf8<'b>(&self, bytes: &'b [u8]) -> Result<Utf8<'b>, std::str::Utf8Error>;
+    /// Appends a string value that [`JsonSink::utf8`] passed as a JSON string literal.
+    fn push_utf8(&mut self, s: Utf8<'_>);
+    /// Appends JSON text compiled ahead of time.
+    fn push_text(&mut self, text: &JsonText);
+    /// Bytes of JSON text written.
+    fn len(&self) -> usize;
+    /// Where the sink stands now.
+    fn mark(&self) -> Mark;
+    /// Forgets what was written after `mark`.
+    fn truncate(&mut self, mark: Mark);
+    /// Appends a copy of what was written between `from` and `to`.
+    fn copy_within(&mut self, from: Mark, to: Mark);
+    /// Removes what was written between `from` and `to`; later text moves up.
+    fn remove(&mut self, from: Mark, to: Mark);
+}
+
+impl JsonSink for String {
+    #[inline]
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+
+    #[inline]
+    fn push_str(&mut self, text: &str) {
+        String::push_str(self, text);
+    }
+
+    #[inline]
+    fn push_unescaped(&mut self, text: &str) {
+        String::push_str(self, text);
+    }
+
+    #[inline]
+    fn utf8<'b>(&self, bytes: &'b [u8]) -> Result<Utf8<'b>, std::str::Utf8Error> {
+        std::str::from_utf8(bytes).map(Utf8::Checked)
+    }
+
+    #[inline]
+    fn push_utf8(&mut self, s: Utf8<'_>) {
+        match s {
+            Utf8::Checked(s) => push_str_literal(self, s),
+            Utf8::Deferred(bytes) => push_str_literal(self, &String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    #[inline]
+    fn push_text(&mut self, text: &JsonText) {
+        String::push_str(self, &text.plain);
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        String::len(self)
+    }
+
+    #[inline]
+    fn mark(&self) -> Mark {
+        Mark {
+            bytes: String::len(self),
+            extra: 0,
+        }
+    }
+
+    fn truncate(&mut self, mark: Mark) {
+        String::truncate(self, mark.bytes);
+    }
+
+    fn copy_within(&mut self, from: Mark, to: Mark) {
+        self.extend_from_within(from.bytes..to.bytes);
+    }
+
+    fn remove(&mut self, from: Mark, to: Mark) {
+        self.drain(from.bytes..to.bytes);
+    }
+}
+
+/// A [`JsonSink`] that writes a result as the Redshift response carries it: a JSON string
+/// literal whose content is the result's JSON text. Structural quotes come out as `\"`,
+/// and a string value's own escapes are escaped again (`\\\"` for a quote in it).
+///
+/// ```text
+/// JSON text:        {"note":"say \"hi\""}
+/// literal (stored): "{\"note\":\"say \\\"hi\\\"\"}"
+/// ```
+pub(crate) struct LiteralSink<'a> {
+    out: &'a mut Vec<u8>,
+    /// Where the JSON text starts (after the opening quote).
+    start: usize,
+    /// Bytes that escaping added.
+    extra: usize,
+}
+
+impl<'a> LiteralSink<'a> {
+    /// Opens a literal at the end of `out`.
+    pub(crate) fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'"');
+        let start = out.len();
+        LiteralSink {
+            out,
+            start,
+            extra: 0,
+        }
+    }
+
+    /// Closes the literal and returns its JSON text's length. Its UTF-8 is not checked:
+    /// strings were written unchecked.
+    pub(crate) fn close(self) -> usize {
+        let len = JsonSink::len(&self);
+        self.out.push(b'"');
+        len
+    }
+
+    /// Appends `bytes`, the content of a JSON string value, escaped twice.
+    fn push_content_twice(&mut self, bytes: &[u8]) {
+        let mut copied = 0;
+        while let Some(special) = next_special(bytes, copied) {
+            self.out.extend_from_slice(&bytes[copied..special]);
+            let (once, once_len) = escape_of(bytes[special]);
+            // The text holds `once`; its own escapes are what this literal adds.
+            for &b in &once[..once_len] {
+                self.push_byte_escaped(b);
+            }
+            copied = special + 1;
+        }
+        self.out.extend_from_slice(&bytes[copied..]);
+    }
+
+    /// Appends `bytes`, JSON text, escaped once.
+    fn push_text_once(&mut self, bytes: &[u8]) {
+        let mut copied = 0;
+        while let Some(special) = next_special(bytes, copied) {
+            self.out.extend_from_slice(&bytes[copied..special]);
+            self.push_byte_escaped(bytes[special]);
+            copied = special + 1;
+        }
+        self.out.extend_from_slice(&bytes[copied..]);
+    }
+
+    /// Appends one byte of JSON text, escaped if a JSON string must escape it.
+    #[inline]
+    fn push_byte_escaped(&mut self, b: u8) {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            self.out.push(b);
+            return;
+        }
+        let (escape, len) = escape_of(b);
+        self.out.extend_from_slice(&escape[..len]);
+        self.extra += len - 1;
+    }
+}
+
+impl JsonSink for LiteralSink<'_> {
+    #[inline]
+    fn push(&mut self, c: char) {
+        if c.is_ascii() {
+            self.push_byte_escaped(c as u8);
+        } else {
+            let mut utf8 = [0; 4];
+            self.out
+                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        }
+    }
+
+    fn push_str(&mut self, text: &str) {
+        self.push_text_once(text.as_bytes());
+    }
+
+    #[inline]
+    fn push_unescaped(&mut self, text: &str) {
+        debug_assert!(next_special(text.as_bytes(), 0).is_none(), "{text:?}");
+        self.out.extend_from_slice(text.as_bytes());
+    }
+
+    #[inline]
+    fn utf8<'b>(&self, bytes: &'b [u8]) -> Result<Utf8<'b>, std::str::Utf8Error> {
+        Ok(Utf8::Deferred(bytes))
+    }
+
+    #[inline]
+    fn push_utf8(&mut self, s: Utf8<'_>) {
+        let bytes = s.as_bytes();
+        self.out.reserve(bytes.len() + 4);
+        self.out.extend_from_slice(br#"\""#);
+        self.push_content_twice(bytes);
+        self.out.extend_from_slice(br#"\""#);
+        self.extra += 2;
+    }
+
+    #[inline]
+    fn push_text(&mut self, text: &JsonText) {
+        self.out.extend_from_slice(text.escaped.as_bytes());
+        self.extra += text.escaped.len() - text.plain.len();
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.out.len() - self.start - self.extra
+    }
+
+    #[inline]
+    fn mark(&self) -> Mark {
+        Mark {
+            bytes: self.out.len(),
+            extra: self.extra,
+        }
+    }
+
+    fn truncate(&mut self, mark: Mark) {
+        self.out.truncate(mark.bytes);
+        self.extra = mark.extra;
+    }
+
+    fn copy_within(&mut self, from: Mark, to: Mark) {
+        self.out.extend_from_within(from.bytes..to.bytes);
+        self.extra += to.extra - from.extra;
+    }
+
+    fn remove(&mut self, from: Mark, to: Mark) {
+        self.out.drain(from.bytes..to.bytes);
+        self.extra -= to.extra - from.extra;
+    }
+}
+
 fn hex_digit(n: u8) -> char {
     char::from(b"0123456789abcdef"[usize::from(n & 0xf)])
 }
@@ -245,12 +557,20 @@ pub enum BytesEncoding {
 }
 
 /// Appends binary data as a JSON string in the chosen encoding.
-pub(crate) fn push_bytes(out: &mut String, data: &[u8], encoding: BytesEncoding) {
+pub(crate) fn push_bytes(out: &mut impl JsonSink, data: &[u8], encoding: BytesEncoding) {
     out.push('"');
     match encoding {
-        BytesEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode_string(data, out),
+        BytesEncoding::Base64 => {
+            // Whole groups of three bytes until the last chunk, so only the end is padded.
+            let mut text = [0; 1024];
+            for chunk in data.chunks(768) {
+                let written = base64::engine::general_purpose::STANDARD
+                    .encode_slice(chunk, &mut text)
+                    .unwrap_or(0);
+                out.push_unescaped(std::str::from_utf8(&text[..written]).unwrap_or_default());
+            }
+        }
         BytesEncoding::Hex => {
-            out.reserve(data.len() * 2);
             for &b in data {
                 out.push(hex_digit(b >> 4));
                 out.push(hex_digit(b & 0xf));
@@ -271,9 +591,9 @@ pub enum NonFinite {
 }
 
 /// Appends a double as the shortest JSON number that reads back to the same value.
-pub(crate) fn push_f64(out: &mut String, v: f64, non_finite: NonFinite) {
+pub(crate) fn push_f64(out: &mut impl JsonSink, v: f64, non_finite: NonFinite) {
     if v.is_finite() {
-        out.push_str(ryu::Buffer::new().format_finite(v));
+        out.push_unescaped(ryu::Buffer::new().format_finite(v));
     } else {
         push_non_finite(out, v.is_nan(), v > 0.0, non_finite);
     }
@@ -281,15 +601,15 @@ pub(crate) fn push_f64(out: &mut String, v: f64, non_finite: NonFinite) {
 
 /// Appends a float as the shortest JSON number that reads back to the same `f32`
 /// (so `1.1f32` is `1.1`, not `1.100000023841858`).
-pub(crate) fn push_f32(out: &mut String, v: f32, non_finite: NonFinite) {
+pub(crate) fn push_f32(out: &mut impl JsonSink, v: f32, non_finite: NonFinite) {
     if v.is_finite() {
-        out.push_str(ryu::Buffer::new().format_finite(v));
+        out.push_unescaped(ryu::Buffer::new().format_finite(v));
     } else {
         push_non_finite(out, v.is_nan(), v > 0.0, non_finite);
     }
 }
 
-fn push_non_finite(out: &mut String, nan: bool, positive: bool, non_finite: NonFinite) {
+fn push_non_finite(out: &mut impl JsonSink, nan: bool, positive: bool, non_finite: NonFinite) {
     out.push_str(match (non_finite, nan, positive) {
         (NonFinite::Null, _, _) => "null",
         (NonFinite::String, true, _) => "\"NaN\"",
@@ -299,8 +619,8 @@ fn push_non_finite(out: &mut String, nan: bool, positive: bool, non_finite: NonF
 }
 
 /// Appends an integer.
-pub(crate) fn push_int(out: &mut String, v: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(v));
+pub(crate) fn push_int(out: &mut impl JsonSink, v: impl itoa::Integer) {
+    out.push_unescaped(itoa::Buffer::new().format(v));
 }
 
 #[cfg(test)]
@@ -358,6 +678,84 @@ mod tests {
                 expected.push(',');
             }
             proptest::prop_assert_eq!(buffer.as_str().unwrap(), expected.as_str());
+        }
+    }
+
+    /// One write to a [`JsonSink`], for the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(char),
+        PushStr(String),
+        PushUtf8(String),
+        PushText(String),
+        /// Back to the mark this many marks ago.
+        Truncate(usize),
+        /// Copy the text between two earlier marks to the end, then remove it.
+        Move(usize, usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let text = "[\\x00-\\x1f\"\\\\a-z:{}\\x7fü€😀]{0,12}";
+        prop_oneof![
+            proptest::sample::select(vec!['"', '\\', '\n', '\u{1}', 'a', '{', 'ü'])
+                .prop_map(Op::Push),
+            text.prop_map(Op::PushStr),
+            text.prop_map(Op::PushUtf8),
+            text.prop_map(Op::PushText),
+            (0usize..4).prop_map(Op::Truncate),
+            (0usize..4, 0usize..4).prop_map(|(a, b)| Op::Move(a, b)),
+        ]
+    }
+
+    fn apply(sink: &mut impl JsonSink, op: &Op, marks: &mut Vec<Mark>) {
+        match op {
+            Op::Push(c) => sink.push(*c),
+            Op::PushStr(s) => sink.push_str(s),
+            Op::PushUtf8(s) => {
+                let checked = sink.utf8(s.as_bytes()).unwrap();
+                sink.push_utf8(checked);
+            }
+            Op::PushText(s) => sink.push_text(&JsonText::new(s.as_str())),
+            Op::Truncate(back) => {
+                let keep = marks.len().saturating_sub(back + 1);
+                sink.truncate(marks[keep]);
+                marks.truncate(keep + 1);
+                return;
+            }
+            Op::Move(a, b) => {
+                let (i, j) = (
+                    marks.len().saturating_sub(a + 1),
+                    marks.len().saturating_sub(b + 1),
+                );
+                let (from, to) = (marks[i.min(j)], marks[i.max(j)]);
+                sink.copy_within(from, to);
+                sink.remove(from, to);
+                marks.truncate(i.min(j) + 1);
+            }
+        }
+        marks.push(sink.mark());
+    }
+
+    proptest::proptest! {
+        // Whatever is written, a literal sink holds what a `String` does, escaped as
+        // serde_json escapes a string, and counts the same length.
+        #[test]
+        fn literal_sink_holds_the_text_escaped(ops in proptest::collection::vec(op(), 0..24)) {
+            let mut text = String::new();
+            let mut text_marks = vec![JsonSink::mark(&text)];
+            let mut literal = b"kept".to_vec();
+            let mut sink = LiteralSink::open(&mut literal);
+            let mut literal_marks = vec![sink.mark()];
+            for op in &ops {
+                apply(&mut text, op, &mut text_marks);
+                apply(&mut sink, op, &mut literal_marks);
+                proptest::prop_assert_eq!(JsonSink::len(&sink), text.len());
+            }
+            let len = sink.close();
+            proptest::prop_assert_eq!(len, text.len());
+            let expected = format!("kept{}", serde_json::to_string(&text).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(literal).unwrap(), expected);
         }
     }
 

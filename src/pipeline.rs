@@ -19,6 +19,7 @@ use crate::decode::avro::container::ContainerHeader;
 use crate::decode::{DecodeContext, RecordDecoder, SchemalessFormat};
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::{self, FrameLimits, Framing, Header, PayloadEncoding, SchemaId, WireFormat};
+use crate::json_text::LiteralBuffer;
 use crate::schema::{
     CompiledSchema, Lookup, SchemaCache, SchemaKey, SchemaName, SourceKind, VersionPin,
 };
@@ -79,6 +80,21 @@ pub struct BatchOptions {
     pub framing: Option<Framing>,
     /// How the payload arguments are written (hex, or base64 for `*_b64` functions).
     pub encoding: PayloadEncoding,
+    /// The form each row's result is handed on in.
+    pub results: ResultForm,
+}
+
+/// The form a batch's row results are handed on in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultForm {
+    /// JSON text.
+    #[default]
+    Json,
+    /// The JSON string literal that holds the JSON text, quotes included, as a Redshift
+    /// response carries it. Decoders that can write this form directly do
+    /// ([`RecordDecoder::decode_literal`]), so the result is escaped as it is decoded
+    /// instead of once more afterwards; the others' text is escaped here.
+    Literal,
 }
 
 impl BatchOptions {
@@ -163,12 +179,47 @@ const MAX_HEADER_BYTES: usize = 18;
 /// during the callback. `None` is SQL NULL (a NULL payload).
 pub type RowView<'a> = Option<Result<&'a str, RecordError>>;
 
-/// The buffers of the second pass, one for the decoded payload and one for the JSON
-/// text, reused from row to row so that the loop does not allocate per row.
+/// The buffers of the second pass, reused from row to row so that the loop does not
+/// allocate per row.
 #[derive(Default)]
 struct Scratch {
+    /// The decoded payload.
     payload: Vec<u8>,
+    /// The result as JSON text.
     out: String,
+    /// The result as a literal, written by its decoder.
+    literal: String,
+    /// The result as a literal, escaped from `out`.
+    escaped: LiteralBuffer,
+}
+
+/// Which buffer of the [`Scratch`] holds a row's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// JSON text, in `out`.
+    Text,
+    /// Its literal, in `literal`.
+    Literal,
+}
+
+impl Scratch {
+    /// The row's result, in `form`.
+    fn result(&mut self, written: Written, form: ResultForm) -> Result<&str, RecordError> {
+        match (written, form) {
+            (Written::Text, ResultForm::Json) => Ok(&self.out),
+            (Written::Literal, _) => Ok(&self.literal),
+            (Written::Text, ResultForm::Literal) => {
+                self.escaped.truncate(0);
+                self.escaped.push_literal(&self.out);
+                self.escaped.as_str().map_err(|_| {
+                    RecordError::new(
+                        ErrorCode::DecodeFailed,
+                        "internal: an escaped result is not UTF-8",
+                    )
+                })
+            }
+        }
+    }
 }
 
 /// Where a call's binding comes from.
@@ -377,7 +428,7 @@ impl Engine {
             {
                 let result = self.decode_schemaless(format, options, text, &mut scratch);
                 match result {
-                    Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                    Ok(()) => emit(Some(scratch.result(Written::Text, options.results)))?,
                     Err(e) => emit(Some(Err(e)))?,
                 }
                 continue;
@@ -398,7 +449,7 @@ impl Engine {
                     .decode_container(&scratch.payload, reader, &mut scratch.out)
                     .await
                 {
-                    Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                    Ok(()) => emit(Some(scratch.result(Written::Text, options.results)))?,
                     Err(e) => emit(Some(Err(e)))?,
                 }
                 continue;
@@ -431,17 +482,19 @@ impl Engine {
                     continue;
                 }
                 Target::Infer(candidates) => {
-                    match self.decode_inferred(candidates, &header, message, &mut scratch) {
-                        Ok(version) => {
+                    let form = options.results;
+                    match self.decode_inferred(candidates, &header, message, form, &mut scratch) {
+                        Ok((version, written)) => {
                             *inferred.entry((need, version)).or_default() += 1;
-                            emit(Some(Ok(&scratch.out)))?;
+                            emit(Some(scratch.result(written, form)))?;
                         }
                         Err(e) => emit(Some(Err(e)))?,
                     }
                     continue;
                 }
             };
-            let mut result = self.decode_one(decoder, &header, message, &mut scratch);
+            let form = options.results;
+            let mut result = self.decode_one(decoder, &header, message, form, &mut scratch);
             // A raw record that does not decode against the cached latest may have been
             // written with a version the producer registered since: refetch that latest
             // once (the cache rate-limits this per key) and decode the record again.
@@ -467,11 +520,11 @@ impl Engine {
                     }
                 };
                 if let Some(fresh) = fresh {
-                    result = self.decode_one(&fresh, &header, message, &mut scratch);
+                    result = self.decode_one(&fresh, &header, message, form, &mut scratch);
                 }
             }
             match result {
-                Ok(()) => emit(Some(Ok(&scratch.out)))?,
+                Ok(written) => emit(Some(scratch.result(written, form)))?,
                 Err(e) => emit(Some(Err(e)))?,
             }
         }
@@ -565,8 +618,9 @@ impl Engine {
         candidates: &[(u32, Result<Arc<CompiledSchema>, RecordError>)],
         header: &Header,
         message: Option<&str>,
+        form: ResultForm,
         scratch: &mut Scratch,
-    ) -> Result<u32, RecordError> {
+    ) -> Result<(u32, Written), RecordError> {
         // Borrowed when it is a candidate's own "does not resolve": nothing is copied per
         // record for versions that cannot be the writer.
         let mut newest_error: Option<Cow<'_, RecordError>> = None;
@@ -578,8 +632,8 @@ impl Engine {
                     continue;
                 }
             };
-            match self.decode_one(decoder, header, message, scratch) {
-                Ok(()) => return Ok(*version),
+            match self.decode_one(decoder, header, message, form, scratch) {
+                Ok(written) => return Ok((*version, written)),
                 // Limits hold whichever version wrote the record.
                 Err(e)
                     if matches!(
@@ -765,7 +819,7 @@ impl Engine {
         };
         scratch.out.clear();
         decoder.decode(&scratch.payload, &ctx, &mut scratch.out)?;
-        crate::decode::check_result_size(&scratch.out, self.limits.max_result_bytes)
+        crate::decode::check_result_size(scratch.out.len(), self.limits.max_result_bytes)
     }
 
     /// Decodes an Avro container file into a JSON array of its records, in `reader`'s
@@ -792,14 +846,17 @@ impl Engine {
         header.decode(file, &decoder, &ctx, self.limits.max_inflated_bytes, out)
     }
 
-    /// Decodes one framed payload (in `scratch.payload`) into `scratch.out`.
+    /// Decodes one framed payload (in `scratch.payload`): straight into its literal in
+    /// `scratch.literal` when `form` asks for one and the decoder writes it, else as JSON
+    /// text into `scratch.out`. Says which.
     fn decode_one(
         &self,
         schema: &CompiledSchema,
         header: &Header,
         message: Option<&str>,
+        form: ResultForm,
         scratch: &mut Scratch,
-    ) -> Result<(), RecordError> {
+    ) -> Result<Written, RecordError> {
         let limits = FrameLimits {
             max_inflated_bytes: self.limits.max_inflated_bytes,
         };
@@ -811,6 +868,39 @@ impl Engine {
             message,
             unknown_fields: &self.unknown_fields,
         };
+        if form == ResultForm::Literal {
+            let mut literal = std::mem::take(&mut scratch.literal).into_bytes();
+            literal.clear();
+            let len = schema.decoder.decode_literal(&body, &ctx, &mut literal);
+            // Strings were written unchecked: the literal is checked once, whole.
+            match (len, String::from_utf8(literal)) {
+                (Some(len), Ok(text)) if len <= self.limits.max_result_bytes => {
+                    scratch.literal = text;
+                    // Debug builds hold every literal to the JSON text path, so that every
+                    // test that decodes a batch is also a differential test of the two.
+                    #[cfg(debug_assertions)]
+                    {
+                        let mut reference = String::new();
+                        let decoded = schema.decoder.decode(&body, &ctx, &mut reference);
+                        debug_assert!(decoded.is_ok(), "{decoded:?}");
+                        debug_assert_eq!(len, reference.len());
+                        debug_assert_eq!(
+                            scratch.literal,
+                            crate::json_text::str_literal(&reference).as_ref()
+                        );
+                    }
+                    return Ok(Written::Literal);
+                }
+                (_, Ok(text)) => scratch.literal = text,
+                (_, Err(e)) => {
+                    let mut bytes = e.into_bytes();
+                    bytes.clear();
+                    scratch.literal = String::from_utf8(bytes).unwrap_or_default();
+                }
+            }
+            // The record does not decode (or is too large): the JSON text path below says
+            // exactly why, as it would have on its own.
+        }
         let out = &mut scratch.out;
         out.clear();
         schema.decoder.decode(&body, &ctx, out)?;
@@ -824,7 +914,7 @@ impl Engine {
                 ),
             ));
         }
-        Ok(())
+        Ok(Written::Text)
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use crate::error::{BatchError, ErrorCode, RecordError};
 use crate::frame::PayloadEncoding;
 use crate::json_text::{self, LiteralBuffer};
-use crate::pipeline::{BatchOptions, Call, Engine, RowView, SchemaNames};
+use crate::pipeline::{BatchOptions, Call, Engine, ResultForm, RowView, SchemaNames};
 
 /// What a record error becomes in a Redshift response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -564,6 +564,17 @@ impl Results {
         self.text.len() - start
     }
 
+    /// Appends one row's result given as its literal already, and returns the literal's
+    /// length.
+    fn push_escaped(&mut self, literal: &str) -> usize {
+        if self.rows > 0 {
+            self.text.push_raw(",");
+        }
+        self.rows += 1;
+        self.text.push_raw(literal);
+        literal.len()
+    }
+
     /// Takes back the last row, whose literal was `len` bytes long.
     fn pop(&mut self, len: usize) {
         self.rows = self.rows.saturating_sub(1);
@@ -653,6 +664,7 @@ pub async fn handle(
     let options = BatchOptions {
         framing: None,
         encoding: payload_encoding(&info, engine.input_encoding()),
+        results: ResultForm::Literal,
     };
     let mut response = ResponseBuilder::new(policy, records);
     let decoded =
@@ -742,17 +754,16 @@ impl ResponseBuilder {
 
     fn push(&mut self, row: RowView<'_>) -> Result<(), BatchError> {
         let index = self.results.len();
-        let error_object;
-        let value = match row {
-            None => None,
-            Some(Ok(json)) => Some(json),
+        // Into the response (results come as literals, escaped as they were decoded);
+        // taken back if it does not fit.
+        let len = match row {
+            None => self.results.push(None),
+            Some(Ok(literal)) => self.results.push_escaped(literal),
             Some(Err(e)) => {
-                error_object = self.record_error(index, &e)?;
-                error_object.as_deref()
+                let error_object = self.record_error(index, &e)?;
+                self.results.push(error_object.as_deref())
             }
         };
-        // Escaped straight into the response; taken back if it does not fit.
-        let len = self.results.push(value);
         if len <= self.fallback_len
             || self.used + (len - self.fallback_len) <= self.policy.max_response_bytes
         {

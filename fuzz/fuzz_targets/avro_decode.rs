@@ -1,6 +1,7 @@
 //! A random Avro schema from the front of the input, the rest decoded against it: no panic,
-//! output within the result limit (plus the one value that crossed it), and valid JSON
-//! whenever decoding succeeds.
+//! output within the result limit (plus the one value that crossed it), valid JSON
+//! whenever decoding succeeds, and the literal written directly for a Redshift response
+//! (`decode_literal`) exactly that JSON text escaped, or absent when decoding fails.
 #![no_main]
 
 use std::cell::RefCell;
@@ -8,6 +9,7 @@ use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 use superdecode::decode::{DataFormat, DecodeContext, RecordDecoder, compile};
+use superdecode::error::ErrorCode;
 use superdecode_fuzz::{AvroSchemaGen, Choices, options};
 
 type Cached = Option<Rc<dyn RecordDecoder>>;
@@ -66,5 +68,25 @@ fuzz_target!(|data: &[u8]| {
         && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&out)
     {
         panic!("invalid JSON ({e}) from schema {schema}: {out}");
+    }
+    let mut literal = Vec::new();
+    let len = decoder.decode_literal(body, &ctx, &mut literal);
+    match (&result, len) {
+        (Ok(()), Some(len)) => {
+            assert_eq!(len, out.len(), "literal length, schema {schema}");
+            let escaped = serde_json::to_string(&out).unwrap_or_default();
+            assert!(
+                literal == escaped.as_bytes(),
+                "literal {:?} is not {escaped}; schema {schema}",
+                String::from_utf8_lossy(&literal)
+            );
+        }
+        // Strings are written unchecked: one that is not UTF-8 leaves a literal that is not.
+        (Err(e), Some(_)) => assert!(
+            e.code == ErrorCode::InvalidUtf8 && std::str::from_utf8(&literal).is_err(),
+            "a literal for a record that fails ({e}); schema {schema}"
+        ),
+        (Err(_), None) => {}
+        (Ok(()), None) => panic!("no literal for a record that decodes; schema {schema}"),
     }
 });

@@ -116,7 +116,7 @@ impl<'a> Writer<'a> {
 
     /// Enters a container, refusing to pass the depth limit, and checks the size so far.
     pub fn enter(&mut self) -> Result<(), RecordError> {
-        super::check_result_size(self.out, self.max_len)?;
+        super::check_result_size(self.out.len(), self.max_len)?;
         if self.depth >= self.max_depth {
             return Err(RecordError::new(
                 ErrorCode::NestingTooDeep,
@@ -132,7 +132,7 @@ impl<'a> Writer<'a> {
     }
 
     pub fn check_size(&self) -> Result<(), RecordError> {
-        super::check_result_size(self.out, self.max_len)
+        super::check_result_size(self.out.len(), self.max_len)
     }
 
     /// Refuses a value of `len` input bytes whose text would pass the result cap.

@@ -1,7 +1,10 @@
 //! Data formats: one decoder per format behind [`RecordDecoder`].
 //!
 //! A decoder is built once per schema version ([`compile`]) and then turns record bodies
-//! (frame already removed) into JSON text. Decoders write JSON directly into a `String`.
+//! (frame already removed) into JSON text. Decoders write JSON directly into a `String`;
+//! the Avro decoder can also write it as the JSON string literal a Redshift response
+//! carries ([`RecordDecoder::decode_literal`]), so that a result is escaped as it is
+//! decoded rather than once more afterwards.
 
 pub mod avro;
 pub mod cbor;
@@ -252,13 +255,13 @@ pub struct DecodeContext<'a> {
     pub unknown_fields: &'a AtomicU64,
 }
 
-/// Stops a result as soon as it passes `max_len` bytes: decoders call this while they
+/// Stops a result as soon as its `len` passes `max_len` bytes: decoders call this while they
 /// write, so runaway output (billions of items in a few bytes) ends early.
 /// It runs at every nesting level, so the passing case is inlined and the error is built
 /// out of line.
 #[inline]
-pub(crate) fn check_result_size(out: &str, max_len: usize) -> Result<(), RecordError> {
-    if out.len() > max_len {
+pub(crate) fn check_result_size(len: usize, max_len: usize) -> Result<(), RecordError> {
+    if len > max_len {
         return Err(result_too_large(max_len));
     }
     Ok(())
@@ -306,6 +309,26 @@ pub trait RecordDecoder: Send + Sync {
     /// Appends the JSON text of the record `body` to `out`, or says why it does not decode.
     fn decode(&self, body: &[u8], ctx: &DecodeContext, out: &mut String)
     -> Result<(), RecordError>;
+
+    /// Appends the record's JSON text to `out` as the JSON string literal that holds it,
+    /// quotes included, escaped as `serde_json` escapes a string: the form a Redshift
+    /// response carries, written directly instead of escaped afterwards. Returns the JSON
+    /// text's length (not the literal's); `max_result_bytes` is not applied to it.
+    ///
+    /// `None` when the literal is not written: the record does not decode, or this decoder
+    /// has no such path (the default). The caller then decodes with [`decode`], which
+    /// says why. String values may be written without their UTF-8 checked: the caller
+    /// checks `out` whole, and a string that is not UTF-8 makes it invalid.
+    ///
+    /// [`decode`]: RecordDecoder::decode
+    fn decode_literal(
+        &self,
+        _body: &[u8],
+        _ctx: &DecodeContext,
+        _out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        None
+    }
 
     /// Whether the schema defines the message a stream names (only Protobuf schemas hold
     /// several messages; for other formats the setting does not apply).

@@ -3,6 +3,8 @@
 //! logical types, Protobuf's `Timestamp` and `Duration` in ProtoJSON, and the parsing
 //! that `encode` needs to read them back.
 
+use crate::json_text::JsonSink;
+
 /// Seconds in a day.
 const DAY_SECS: i64 = 86_400;
 
@@ -20,17 +22,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn push_padded(out: &mut String, v: u64, width: usize) {
+fn push_padded(out: &mut impl JsonSink, v: u64, width: usize) {
     let mut buf = itoa::Buffer::new();
     let digits = buf.format(v);
     for _ in digits.len()..width {
         out.push('0');
     }
-    out.push_str(digits);
+    out.push_unescaped(digits);
 }
 
 /// Appends `YYYY-MM-DD` (years outside 0..=9999 keep their sign and all their digits).
-pub fn push_date(out: &mut String, days: i64) {
+pub fn push_date(out: &mut impl JsonSink, days: i64) {
     let (y, m, d) = civil_from_days(days);
     if y < 0 {
         out.push('-');
@@ -44,14 +46,14 @@ pub fn push_date(out: &mut String, days: i64) {
 
 /// Appends `HH:MM:SS.fff…` for a time of day given as `seconds` and a fraction of
 /// `frac_digits` digits.
-fn push_clock(out: &mut String, secs_of_day: i64, fraction: u64, frac_digits: usize) {
+fn push_clock(out: &mut impl JsonSink, secs_of_day: i64, fraction: u64, frac_digits: usize) {
     push_hms(out, secs_of_day as u64);
     out.push('.');
     push_padded(out, fraction, frac_digits);
 }
 
 /// Appends `HH:MM:SS` for a second of the day.
-fn push_hms(out: &mut String, secs: u64) {
+fn push_hms(out: &mut impl JsonSink, secs: u64) {
     push_padded(out, secs / 3600, 2);
     out.push(':');
     push_padded(out, secs / 60 % 60, 2);
@@ -88,7 +90,7 @@ impl Unit {
 /// Appends a time of day (`time-millis`, `time-micros`). Returns `false` when the value is
 /// not within one day, which is a decode error: such a time does not exist.
 #[must_use]
-pub fn push_time_of_day(out: &mut String, value: i64, unit: Unit) -> bool {
+pub fn push_time_of_day(out: &mut impl JsonSink, value: i64, unit: Unit) -> bool {
     let per_second = unit.per_second();
     if value < 0 || value >= DAY_SECS * per_second {
         return false;
@@ -104,7 +106,7 @@ pub fn push_time_of_day(out: &mut String, value: i64, unit: Unit) -> bool {
 
 /// Appends an ISO-8601 timestamp `YYYY-MM-DDTHH:MM:SS.fff…`, with a trailing `Z` when
 /// `utc` (the `timestamp-*` types) and none for `local-timestamp-*`.
-pub fn push_timestamp(out: &mut String, value: i64, unit: Unit, utc: bool) {
+pub fn push_timestamp(out: &mut impl JsonSink, value: i64, unit: Unit, utc: bool) {
     let per_second = unit.per_second();
     let secs = value.div_euclid(per_second);
     let fraction = value.rem_euclid(per_second) as u64;
@@ -187,7 +189,7 @@ const MIN_TIMESTAMP_SECS: i64 = -62_135_596_800;
 const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
 
 /// ProtoJSON writes 0, 3, 6 or 9 fraction digits: as few as the value needs.
-fn push_nanos_fraction(out: &mut String, nanos: u32) {
+fn push_nanos_fraction(out: &mut impl JsonSink, nanos: u32) {
     if nanos == 0 {
         return;
     }
@@ -204,7 +206,7 @@ fn push_nanos_fraction(out: &mut String, nanos: u32) {
 /// Appends a `google.protobuf.Timestamp` as RFC 3339 (`2024-05-01T13:45:00.250Z`).
 /// Returns `false` for values ProtoJSON does not allow.
 #[must_use]
-pub fn push_rfc3339(out: &mut String, seconds: i64, nanos: i32) -> bool {
+pub fn push_rfc3339(out: &mut impl JsonSink, seconds: i64, nanos: i32) -> bool {
     let Ok(nanos) = u32::try_from(nanos) else {
         return false;
     };
@@ -222,7 +224,7 @@ pub fn push_rfc3339(out: &mut String, seconds: i64, nanos: i32) -> bool {
 /// Appends a `google.protobuf.Duration` as ProtoJSON does (`"-1.500s"`). Returns `false`
 /// when seconds and nanos disagree in sign or nanos is out of range.
 #[must_use]
-pub fn push_duration(out: &mut String, seconds: i64, nanos: i32) -> bool {
+pub fn push_duration(out: &mut impl JsonSink, seconds: i64, nanos: i32) -> bool {
     if nanos.unsigned_abs() > 999_999_999
         || (seconds > 0 && nanos < 0)
         || (seconds < 0 && nanos > 0)

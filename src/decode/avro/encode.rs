@@ -92,7 +92,7 @@ impl Encoder<'_> {
                 let literal = str_literal(symbol);
                 let index = symbols
                     .iter()
-                    .position(|s| *s == literal)
+                    .position(|s| **s == *literal)
                     .ok_or_else(|| format!("at {path}: {symbol:?} is not a symbol of the enum"))?;
                 long(out, index as i64);
             }

@@ -48,7 +48,7 @@ use super::{
     DecodeContext, JsonOptions, MessageSelector, NumberOrString, RecordDecoder, RecordEncoder,
 };
 use crate::error::{ErrorCode, RecordError};
-use crate::json_text::{self, push_int};
+use crate::json_text::{self, JsonSink, LiteralSink, push_int};
 use reader::{ReadError, Reader};
 use tree::{MAX_DECIMAL_BYTES, Node, NodeId, Tree};
 
@@ -180,7 +180,7 @@ impl AvroDecoder {
         &self,
         body: &[u8],
         ctx: &DecodeContext,
-        out: &mut String,
+        out: &mut impl JsonSink,
     ) -> Result<usize, RecordError> {
         let mut walk = Walk {
             nodes: &self.tree.nodes,
@@ -215,6 +215,12 @@ impl RecordDecoder for AvroDecoder {
             ));
         }
         Ok(())
+    }
+
+    fn decode_literal(&self, body: &[u8], ctx: &DecodeContext, out: &mut Vec<u8>) -> Option<usize> {
+        let mut literal = LiteralSink::open(out);
+        let used = self.decode_prefix(body, ctx, &mut literal).ok()?;
+        (used == body.len()).then(|| literal.close())
     }
 }
 
@@ -277,21 +283,21 @@ fn fail(code: ErrorCode, detail: impl Into<String>) -> Failure {
     })
 }
 
-struct Walk<'a, 'b> {
+struct Walk<'a, 'b, S: JsonSink> {
     nodes: &'a [Node],
     options: &'a JsonOptions,
     reader: Reader<'b>,
-    out: &'a mut String,
+    out: &'a mut S,
     max_len: usize,
     max_depth: usize,
     depth: usize,
 }
 
-impl Walk<'_, '_> {
+impl<S: JsonSink> Walk<'_, '_, S> {
     /// Stops runaway output (e.g. billions of `null` items in a few bytes) early.
     #[inline]
     fn check_size(&self) -> Result<(), Failure> {
-        super::check_result_size(self.out, self.max_len).map_err(|e| {
+        super::check_result_size(self.out.len(), self.max_len).map_err(|e| {
             Failure::from(ReadError {
                 code: e.code,
                 detail: e.message,
@@ -318,10 +324,10 @@ impl Walk<'_, '_> {
     fn value(&mut self, id: NodeId) -> Result<(), Failure> {
         let nodes = self.nodes;
         match &nodes[id] {
-            Node::Null => self.out.push_str("null"),
+            Node::Null => self.out.push_unescaped("null"),
             Node::Boolean => {
                 let b = self.reader.boolean()?;
-                self.out.push_str(if b { "true" } else { "false" });
+                self.out.push_unescaped(if b { "true" } else { "false" });
             }
             Node::Int => push_int(self.out, self.reader.int()?),
             Node::Long => push_int(self.out, self.reader.long()?),
@@ -339,7 +345,7 @@ impl Walk<'_, '_> {
                     if i > 0 {
                         w.out.push(',');
                     }
-                    w.out.push_str(&field.key);
+                    w.out.push_text(&field.key);
                     w.out.push(':');
                     w.value(field.node)
                         .map_err(|f| f.at(PathStep::Field(field.name.clone())))?;
@@ -362,7 +368,7 @@ impl Walk<'_, '_> {
                 };
                 match (&branch.tagged_prefix, self.options.avro.unions) {
                     (Some(prefix), UnionEncoding::Tagged) => {
-                        self.out.push_str(prefix);
+                        self.out.push_text(prefix);
                         self.nested(|w| w.value(branch.node))?;
                         self.out.push('}');
                     }
@@ -401,7 +407,7 @@ impl Walk<'_, '_> {
                 let start = self.reader.position();
                 let index = self.reader.int()?;
                 match usize::try_from(index).ok().and_then(|i| mapping.get(i)) {
-                    Some(Ok(symbol)) => self.out.push_str(symbol),
+                    Some(Ok(symbol)) => self.out.push_text(symbol),
                     Some(Err(symbol)) => {
                         return Err(fail(
                             ErrorCode::SchemaIncompatible,
@@ -424,7 +430,7 @@ impl Walk<'_, '_> {
             Resolved::Record(record) => self.nested(|w| w.resolved_record(record))?,
             Resolved::Branch(branch) => match (&branch.tagged_prefix, self.options.avro.unions) {
                 (Some(prefix), UnionEncoding::Tagged) => {
-                    self.out.push_str(prefix);
+                    self.out.push_text(prefix);
                     self.nested(|w| w.value(branch.node))?;
                     self.out.push('}');
                 }
@@ -442,7 +448,7 @@ impl Walk<'_, '_> {
     fn resolved_record(&mut self, record: &resolve::ResolvedRecord) -> Result<(), Failure> {
         use resolve::Step;
         let skip = |w: &mut Self, name: &str, node: NodeId| {
-            let mark = w.out.len();
+            let mark = w.out.mark();
             let skipped = w
                 .value(node)
                 .map_err(|f| f.at(PathStep::Field(name.into())));
@@ -460,7 +466,7 @@ impl Walk<'_, '_> {
                             self.out.push(',');
                         }
                         first = false;
-                        self.out.push_str(&field.key);
+                        self.out.push_text(&field.key);
                         self.out.push(':');
                         self.value(*node)
                             .map_err(|f| f.at(PathStep::Field(field.name.clone())))?;
@@ -474,41 +480,44 @@ impl Walk<'_, '_> {
                         self.out.push(',');
                     }
                     first = false;
-                    self.out.push_str(&field.key);
+                    self.out.push_text(&field.key);
                     self.out.push(':');
-                    self.out.push_str(default);
+                    self.out.push_text(default);
                 }
             }
             self.out.push('}');
             return Ok(());
         }
-        let start = self.out.len();
-        let mut spans = vec![(0usize, 0usize); record.fields.len()];
+        // The values are written in the writer's order, then copied after them in the
+        // reader's, and the first copies removed.
+        let start = self.out.mark();
+        let mut spans = vec![(start, start); record.fields.len()];
         for step in &record.steps {
             match step {
                 Step::Read { slot, node } => {
-                    let from = self.out.len() - start;
+                    let from = self.out.mark();
                     self.value(*node)
                         .map_err(|f| f.at(PathStep::Field(record.fields[*slot].name.clone())))?;
-                    spans[*slot] = (from, self.out.len() - start);
+                    spans[*slot] = (from, self.out.mark());
                 }
                 Step::Skip { name, node } => skip(self, name, *node)?,
             }
         }
-        let values = self.out.split_off(start);
+        let values_end = self.out.mark();
         self.out.push('{');
         for (i, (field, (from, to))) in record.fields.iter().zip(spans).enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
-            self.out.push_str(&field.key);
+            self.out.push_text(&field.key);
             self.out.push(':');
             match &field.default {
-                Some(default) => self.out.push_str(default),
-                None => self.out.push_str(&values[from..to]),
+                Some(default) => self.out.push_text(default),
+                None => self.out.copy_within(from, to),
             }
         }
         self.out.push('}');
+        self.out.remove(start, values_end);
         Ok(())
     }
 
@@ -526,14 +535,14 @@ impl Walk<'_, '_> {
             Node::String => {
                 let start = self.reader.position();
                 let data = self.reader.bytes()?;
-                let text = std::str::from_utf8(data).map_err(|e| {
+                let text = self.out.utf8(data).map_err(|e| {
                     fail(
                         ErrorCode::InvalidUtf8,
                         format!("string at offset {start} is not valid UTF-8: {e}"),
                     )
                 })?;
-                self.ensure_room(text.len())?;
-                json_text::push_str_literal(self.out, text);
+                self.ensure_room(data.len())?;
+                self.out.push_utf8(text);
             }
             Node::Fixed(size) => {
                 let data = self.reader.take(*size)?;
@@ -553,7 +562,7 @@ impl Walk<'_, '_> {
                         ),
                     ));
                 };
-                self.out.push_str(symbol);
+                self.out.push_text(symbol);
             }
             Node::Decimal { scale, fixed_size } => {
                 let data = match fixed_size {
@@ -577,13 +586,13 @@ impl Walk<'_, '_> {
             }
             Node::UuidString => {
                 let data = self.reader.bytes()?;
-                let text = std::str::from_utf8(data).map_err(|e| {
+                let text = self.out.utf8(data).map_err(|e| {
                     fail(
                         ErrorCode::InvalidUtf8,
                         format!("uuid is not valid UTF-8: {e}"),
                     )
                 })?;
-                json_text::push_str_literal(self.out, text);
+                self.out.push_utf8(text);
             }
             Node::UuidBinary { fixed } => {
                 let data = if *fixed {
@@ -598,7 +607,7 @@ impl Walk<'_, '_> {
                     )
                 })?;
                 self.out.push('"');
-                self.out.push_str(
+                self.out.push_unescaped(
                     uuid.hyphenated()
                         .encode_lower(&mut uuid::Uuid::encode_buffer()),
                 );
@@ -741,18 +750,18 @@ impl Walk<'_, '_> {
                 }
                 first = false;
                 let start = self.reader.position();
-                let key = self.reader.bytes()?;
-                let key = std::str::from_utf8(key).map_err(|e| {
+                let data = self.reader.bytes()?;
+                let key = self.out.utf8(data).map_err(|e| {
                     fail(
                         ErrorCode::InvalidUtf8,
                         format!("map key at offset {start} is not valid UTF-8: {e}"),
                     )
                 })?;
-                self.ensure_room(key.len())?;
-                json_text::push_str_literal(self.out, key);
+                self.ensure_room(data.len())?;
+                self.out.push_utf8(key);
                 self.out.push(':');
                 self.value(values)
-                    .map_err(|f| f.at(PathStep::Key(key.to_owned())))?;
+                    .map_err(|f| f.at(PathStep::Key(String::from_utf8_lossy(data).into_owned())))?;
                 self.check_size()?;
             }
         }
@@ -800,14 +809,14 @@ impl Walk<'_, '_> {
 }
 
 /// Appends `digits` (an optionally negative integer) shifted right by `scale` places.
-pub(crate) fn push_scaled(out: &mut String, digits: &str, scale: i64) {
+pub(crate) fn push_scaled(out: &mut impl JsonSink, digits: &str, scale: i64) {
     let (sign, magnitude) = match digits.strip_prefix('-') {
         Some(m) => ("-", m),
         None => ("", digits),
     };
-    out.push_str(sign);
+    out.push_unescaped(sign);
     if scale <= 0 {
-        out.push_str(magnitude);
+        out.push_unescaped(magnitude);
         if magnitude != "0" {
             for _ in 0..scale.unsigned_abs() {
                 out.push('0');
@@ -818,15 +827,15 @@ pub(crate) fn push_scaled(out: &mut String, digits: &str, scale: i64) {
     let scale = scale as usize;
     if magnitude.len() > scale {
         let (int_part, frac) = magnitude.split_at(magnitude.len() - scale);
-        out.push_str(int_part);
+        out.push_unescaped(int_part);
         out.push('.');
-        out.push_str(frac);
+        out.push_unescaped(frac);
     } else {
-        out.push_str("0.");
+        out.push_unescaped("0.");
         for _ in magnitude.len()..scale {
             out.push('0');
         }
-        out.push_str(magnitude);
+        out.push_unescaped(magnitude);
     }
 }
 

@@ -36,7 +36,7 @@ use super::reader::Reader;
 use super::tree::{self, Branch, Node, NodeId, Tree};
 use super::{SchemaError, Walk};
 use crate::decode::JsonOptions;
-use crate::json_text::str_literal;
+use crate::json_text::JsonText;
 use crate::varint;
 
 /// The node kinds only a resolved pair has.
@@ -46,7 +46,7 @@ pub enum Resolved {
     Promote(Promotion),
     /// For each writer symbol index: the reader's symbol as a JSON literal, or the writer
     /// symbol the reader lacks (and has no default for).
-    Enum(Box<[Result<Box<str>, Box<str>>]>),
+    Enum(Box<[Result<JsonText, Box<str>>]>),
     /// A record read in the writer's field order and written in the reader's.
     Record(Box<ResolvedRecord>),
     /// A writer value that is not a union, read as one branch of the reader's union.
@@ -87,11 +87,11 @@ pub enum Step {
 #[derive(Debug)]
 pub struct ReaderField {
     /// The JSON key literal, quotes included.
-    pub key: Box<str>,
+    pub key: JsonText,
     /// The field name, for error paths.
     pub name: Box<str>,
     /// The default's JSON text, for a field the writer lacks.
-    pub default: Option<Box<str>>,
+    pub default: Option<JsonText>,
 }
 
 /// Compiles the resolution of records written as `writer` read as `reader`.
@@ -331,7 +331,7 @@ impl<'a> Resolver<'a> {
                 }
                 if w.symbols == r.symbols {
                     return Ok(self.push(Node::Enum(
-                        r.symbols.iter().map(|s| str_literal(s)).collect(),
+                        r.symbols.iter().map(|s| JsonText::literal(s)).collect(),
                     )));
                 }
                 let mapping = w
@@ -344,7 +344,7 @@ impl<'a> Resolver<'a> {
                             .find(|s| *s == symbol)
                             .or(r.default.as_ref())
                         {
-                            Some(read) => Ok(str_literal(read)),
+                            Some(read) => Ok(JsonText::literal(read)),
                             None => Err(symbol.as_str().into()),
                         }
                     })
@@ -434,7 +434,7 @@ impl<'a> Resolver<'a> {
                 "internal: reader union has no union node",
             ));
         };
-        let variants: Vec<(&Schema, NodeId, Option<Box<str>>)> = r
+        let variants: Vec<(&Schema, NodeId, Option<JsonText>)> = r
             .variants()
             .iter()
             .zip(reader_branches.iter())
@@ -611,7 +611,7 @@ impl<'a> Resolver<'a> {
                 Some(self.render_default(&rf.schema, reader_nodes[slot], value, &field_path)?)
             };
             fields.push(ReaderField {
-                key: str_literal(&rf.name),
+                key: JsonText::literal(&rf.name),
                 name: rf.name.as_str().into(),
                 default,
             });
@@ -639,7 +639,7 @@ impl<'a> Resolver<'a> {
         node: NodeId,
         value: &Value,
         path: &str,
-    ) -> Result<Box<str>, SchemaError> {
+    ) -> Result<JsonText, SchemaError> {
         let mut binary = Vec::new();
         DefaultEncoder {
             names: self.reader_names,
@@ -665,7 +665,7 @@ impl<'a> Resolver<'a> {
                 ),
             )
         })?;
-        Ok(out.into())
+        Ok(JsonText::new(out))
     }
 }
 

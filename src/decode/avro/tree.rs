@@ -13,7 +13,7 @@ use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, Name, UuidSchema};
 
 use super::super::time::Unit;
 use super::SchemaError;
-use crate::json_text::str_literal;
+use crate::json_text::{JsonText, str_literal};
 
 pub type NodeId = usize;
 
@@ -33,7 +33,7 @@ pub enum Node {
     String,
     Fixed(usize),
     /// Symbols as JSON string literals.
-    Enum(Box<[Box<str>]>),
+    Enum(Box<[JsonText]>),
     Array(NodeId),
     Map(NodeId),
     Union(Box<[Branch]>),
@@ -70,13 +70,13 @@ pub enum Node {
 pub struct Branch {
     pub node: NodeId,
     /// `{"<tag>":` prefix for the tagged union option; `None` for the null branch.
-    pub tagged_prefix: Option<Box<str>>,
+    pub tagged_prefix: Option<JsonText>,
 }
 
 #[derive(Debug)]
 pub struct Field {
     /// The JSON key literal, quotes included.
-    pub key: Box<str>,
+    pub key: JsonText,
     /// The field name, for error paths.
     pub name: Box<str>,
     pub node: NodeId,
@@ -163,7 +163,7 @@ impl Compiler {
                 let mut fields = Vec::with_capacity(r.fields.len());
                 for field in &r.fields {
                     fields.push(Field {
-                        key: str_literal(&field.name),
+                        key: JsonText::literal(&field.name),
                         name: field.name.as_str().into(),
                         node: self.node(&field.schema)?,
                     });
@@ -202,7 +202,7 @@ pub fn leaf(schema: &Schema) -> Result<Option<Node>, SchemaError> {
         Schema::Bytes => Node::Bytes,
         Schema::String => Node::String,
         Schema::Fixed(f) => Node::Fixed(f.size),
-        Schema::Enum(e) => Node::Enum(e.symbols.iter().map(|s| str_literal(s)).collect()),
+        Schema::Enum(e) => Node::Enum(e.symbols.iter().map(|s| JsonText::literal(s)).collect()),
         Schema::Decimal(d) => Node::Decimal {
             scale: d.scale,
             fixed_size: match &d.inner {
@@ -257,10 +257,13 @@ fn leaf_name(schema: &Schema) -> Option<&Name> {
 }
 
 /// The `{"<tag>":` prefix of a union branch for the tagged option; `None` for null.
-pub fn tagged_prefix(variant: &Schema) -> Option<Box<str>> {
+pub fn tagged_prefix(variant: &Schema) -> Option<JsonText> {
     match variant {
         Schema::Null => None,
-        other => Some(format!("{{{}:", str_literal(&union_tag(other))).into()),
+        other => Some(JsonText::new(format!(
+            "{{{}:",
+            str_literal(&union_tag(other))
+        ))),
     }
 }
 

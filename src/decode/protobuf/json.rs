@@ -60,7 +60,7 @@ impl<'a> Writer<'a> {
     }
 
     fn check_size(&self) -> Result<(), RecordError> {
-        crate::decode::check_result_size(self.out, self.max_len)
+        crate::decode::check_result_size(self.out.len(), self.max_len)
     }
 
     pub fn message(&mut self, message: &DynamicMessage) -> Result<(), RecordError> {

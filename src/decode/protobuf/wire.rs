@@ -541,7 +541,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn check_size(&self) -> Result<(), RecordError> {
-        crate::decode::check_result_size(self.out, self.max_len)
+        crate::decode::check_result_size(self.out.len(), self.max_len)
     }
 
     fn message_plan(&self, id: MessageId) -> Result<&'a MessagePlan, RecordError> {
