@@ -321,6 +321,10 @@ pub(crate) trait JsonSink {
     fn utf8<'b>(&self, bytes: &'b [u8]) -> Result<Utf8<'b>, std::str::Utf8Error>;
     /// Appends a string value that [`JsonSink::utf8`] passed as a JSON string literal.
     fn push_utf8(&mut self, s: Utf8<'_>);
+    /// Appends `s` as a JSON string literal, quotes included.
+    fn push_string(&mut self, s: &str) {
+        self.push_utf8(Utf8::Checked(s));
+    }
     /// Appends JSON text compiled ahead of time.
     fn push_text(&mut self, text: &JsonText);
     /// Bytes of JSON text written.

@@ -881,6 +881,11 @@ impl Engine {
                     #[cfg(debug_assertions)]
                     {
                         let mut reference = String::new();
+                        let uncounted = std::sync::atomic::AtomicU64::new(0);
+                        let ctx = DecodeContext {
+                            unknown_fields: &uncounted,
+                            ..ctx.clone()
+                        };
                         let decoded = schema.decoder.decode(&body, &ctx, &mut reference);
                         debug_assert!(decoded.is_ok(), "{decoded:?}");
                         debug_assert_eq!(len, reference.len());

@@ -14,6 +14,8 @@
 //! Not covered: `big-decimal` (its `apache-avro` value type needs the `bigdecimal` crate),
 //! schema resolution (there is no reader schema) and non-default options.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apache_avro::types::Value as Avro;
@@ -24,10 +26,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Value as Json, json};
 use superdecode::decode::avro::AvroOptions;
-use superdecode::decode::{
-    DataFormat, DecodeContext, JsonOptions, NumberOrString, RecordDecoder, compile,
-};
-use superdecode::error::{ErrorCode, RecordError};
+use superdecode::decode::{DataFormat, DecodeContext, JsonOptions, NumberOrString, compile};
 
 /// A schema shape; rendered to Avro JSON with fresh names.
 #[derive(Debug, Clone)]
@@ -656,44 +655,11 @@ fn superdecode(schema: &str, body: &[u8]) -> Result<Json, String> {
     let mut out = String::new();
     let decoded = decoder.decode(body, &ctx, &mut out);
     // A disagreement fails the case whatever apache-avro says.
-    if let Err(why) = literal_agrees(&*decoder, body, &ctx, &decoded, &out) {
+    if let Err(why) = common::literal_agrees(&*decoder, body, &ctx, &decoded, &out) {
         panic!("{why}\nschema: {schema}\nbody: {}", hex::encode(body));
     }
     decoded.map_err(|e| e.to_string())?;
     serde_json::from_str(&out).map_err(|e| format!("superdecode wrote invalid JSON ({e}): {out}"))
-}
-
-/// The literal the Redshift response carries, written directly by `decode_literal`, must be
-/// the JSON text `decode` wrote, escaped as serde_json escapes a string. Where `decode`
-/// fails, there is no literal, or (for a string that is not UTF-8, which the direct path
-/// leaves to its caller to find) a literal that is not UTF-8.
-fn literal_agrees(
-    decoder: &dyn RecordDecoder,
-    body: &[u8],
-    ctx: &DecodeContext,
-    decoded: &Result<(), RecordError>,
-    text: &str,
-) -> Result<(), String> {
-    let mut literal = b"before ".to_vec();
-    let len = decoder.decode_literal(body, ctx, &mut literal);
-    let written = literal.get(7..).unwrap_or_default();
-    match (decoded, len) {
-        (Ok(()), Some(len))
-            if len == text.len() && written == serde_json::to_string(text).unwrap().as_bytes() =>
-        {
-            Ok(())
-        }
-        (Err(_), None) => Ok(()),
-        (Err(e), Some(_))
-            if e.code == ErrorCode::InvalidUtf8 && std::str::from_utf8(written).is_err() =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "decode_literal disagrees with decode: {decoded:?} {text:?}, but {len:?} {:?}",
-            String::from_utf8_lossy(written)
-        )),
-    }
 }
 
 /// apache-avro's result (the whole body must be consumed).

@@ -1,6 +1,7 @@
 //! Random bytes against rich Protobuf schemas (well-known types, Any, proto2 groups, maps,
 //! recursion, oneofs, packed and unpacked), under Glue, Confluent and raw message
-//! selection: no panic, and valid JSON whenever decoding succeeds.
+//! selection: no panic, valid JSON whenever decoding succeeds, and the literal written
+//! directly for a Redshift response (`decode_literal`) exactly that JSON text escaped.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -9,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use superdecode::decode::{
     DataFormat, DecodeContext, JsonOptions, MessageSelector, RecordDecoder, compile,
 };
-use superdecode_fuzz::{Choices, PROTO_SCHEMAS, options};
+use superdecode_fuzz::{Choices, PROTO_SCHEMAS, check_literal, options};
 
 /// Compiled once; a schema that does not compile is a bug in this file, so it aborts.
 static DECODERS: LazyLock<Vec<Box<dyn RecordDecoder>>> = LazyLock::new(|| {
@@ -63,4 +64,12 @@ fuzz_target!(|data: &[u8]| {
     {
         panic!("invalid JSON ({e}): {out}");
     }
+    check_literal(
+        &**decoder,
+        body,
+        &ctx,
+        &result,
+        &out,
+        PROTO_SCHEMAS[schema].0,
+    );
 });

@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use superdecode::decode::JsonOptions;
 use superdecode::decode::avro::AvroDecoder;
 use superdecode::decode::avro::references::inline_references;
-use superdecode::decode::JsonOptions;
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.split(|b| *b == 0).map(String::from_utf8_lossy);
@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         .map(|(name, text)| (name.as_str(), text.as_str()))
         .collect();
     if let Ok(text) = inline_references(&root, &borrowed) {
-        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "{text}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "{text}"
+        );
         let _ = AvroDecoder::new(&text, &JsonOptions::default());
     }
 });

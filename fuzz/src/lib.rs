@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 use superdecode::decode::avro::{AvroOptions, TimeEncoding, UnionEncoding};
 use superdecode::decode::protobuf::{EnumEncoding, FieldNames, PresenceDefaults, ProtobufOptions};
-use superdecode::decode::{JsonOptions, NumberOrString};
+use superdecode::decode::{DecodeContext, JsonOptions, NumberOrString, RecordDecoder};
+use superdecode::error::{ErrorCode, RecordError};
 use superdecode::json_text::{BytesEncoding, NonFinite};
 
 /// Reads choices off the front of the fuzz input; an exhausted input reads as zeros, so
@@ -354,3 +355,36 @@ message Wkt {
   repeated google.protobuf.Any anys = 7;
 }
 "#;
+
+/// The literal a decoder writes directly for a Redshift response (`decode_literal`) must be
+/// exactly the JSON text `decode` wrote (`result`, `out`), escaped as serde_json escapes a
+/// string, or absent when decoding failed. Strings are written unchecked, so a string that
+/// is not UTF-8 may leave a literal that is not UTF-8 either. `schema` names the case.
+pub fn check_literal(
+    decoder: &dyn RecordDecoder,
+    body: &[u8],
+    ctx: &DecodeContext,
+    result: &Result<(), RecordError>,
+    out: &str,
+    schema: &str,
+) {
+    let mut literal = Vec::new();
+    let len = decoder.decode_literal(body, ctx, &mut literal);
+    match (result, len) {
+        (Ok(()), Some(len)) => {
+            assert_eq!(len, out.len(), "literal length, schema {schema}");
+            let escaped = serde_json::to_string(out).unwrap_or_default();
+            assert!(
+                literal == escaped.as_bytes(),
+                "literal {:?} is not {escaped}; schema {schema}",
+                String::from_utf8_lossy(&literal)
+            );
+        }
+        (Err(e), Some(_)) => assert!(
+            e.code == ErrorCode::InvalidUtf8 && std::str::from_utf8(&literal).is_err(),
+            "a literal for a record that fails ({e}); schema {schema}"
+        ),
+        (Err(_), None) => {}
+        (Ok(()), None) => panic!("no literal for a record that decodes; schema {schema}"),
+    }
+}

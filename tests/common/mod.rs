@@ -1,6 +1,6 @@
-//! Helpers shared by the integration tests that run real processes: a guard that kills a
-//! child process, free loopback ports, a minimal HTTP/1.1 client, and the loopback
-//! Confluent-compatible registry.
+//! Helpers shared by the integration tests: a guard that kills a child process, free
+//! loopback ports, a minimal HTTP/1.1 client, the loopback Confluent-compatible registry,
+//! and the check that a decoder's directly written literal matches its JSON text.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -219,5 +219,39 @@ impl Registry {
     pub fn fault(&self, fault: Value) {
         let (status, body) = http(self.port, "POST", "/_control/fault", &fault.to_string());
         assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The literal the Redshift response carries, written directly by `decode_literal`, must be
+/// the JSON text `decode` wrote, escaped as serde_json escapes a string. Where `decode`
+/// fails, there is no literal, or (for a string that is not UTF-8, which the direct path
+/// leaves to its caller to find) a literal that is not UTF-8.
+pub fn literal_agrees(
+    decoder: &dyn superdecode::decode::RecordDecoder,
+    body: &[u8],
+    ctx: &superdecode::decode::DecodeContext,
+    decoded: &Result<(), superdecode::error::RecordError>,
+    text: &str,
+) -> Result<(), String> {
+    let mut literal = b"before ".to_vec();
+    let len = decoder.decode_literal(body, ctx, &mut literal);
+    let written = literal.get(7..).unwrap_or_default();
+    match (decoded, len) {
+        (Ok(()), Some(len))
+            if len == text.len() && written == serde_json::to_string(text).unwrap().as_bytes() =>
+        {
+            Ok(())
+        }
+        (Err(_), None) => Ok(()),
+        (Err(e), Some(_))
+            if e.code == superdecode::error::ErrorCode::InvalidUtf8
+                && std::str::from_utf8(written).is_err() =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "decode_literal disagrees with decode: {decoded:?} {text:?}, but {len:?} {:?}",
+            String::from_utf8_lossy(written)
+        )),
     }
 }

@@ -38,6 +38,7 @@ use super::{
     SchemaText,
 };
 use crate::error::{ErrorCode, RecordError};
+use crate::json_text::{JsonSink, LiteralSink};
 use crate::varint;
 
 /// The name the schema text is compiled under.
@@ -425,6 +426,14 @@ impl RecordDecoder for ProtobufDecoder {
         self.decode_message(&descriptor, payload, ctx, out)
     }
 
+    fn decode_literal(&self, body: &[u8], ctx: &DecodeContext, out: &mut Vec<u8>) -> Option<usize> {
+        let (descriptor, payload) = self.select(body, ctx).ok()?;
+        let mut literal = LiteralSink::open(out);
+        self.decode_message(&descriptor, payload, ctx, &mut literal)
+            .ok()?;
+        Some(literal.close())
+    }
+
     fn knows_message(&self, name: &str) -> bool {
         self.named(name).is_some()
     }
@@ -438,7 +447,7 @@ impl ProtobufDecoder {
         descriptor: &MessageDescriptor,
         payload: &[u8],
         ctx: &DecodeContext,
-        out: &mut String,
+        out: &mut impl JsonSink,
     ) -> Result<(), RecordError> {
         let id = self.plan.id(descriptor.full_name()).ok_or_else(|| {
             RecordError::new(

@@ -44,7 +44,7 @@ use super::wkt::{self, Wkt};
 use super::{EnumEncoding, FieldNames, PresenceDefaults};
 use crate::decode::{JsonOptions, NumberOrString};
 use crate::error::{ErrorCode, RecordError};
-use crate::json_text::{self, push_int};
+use crate::json_text::{self, JsonSink, JsonText, push_int};
 use crate::varint::{self, VarintError};
 
 /// Index of a message in [`Plan::messages`].
@@ -71,7 +71,7 @@ struct MessagePlan {
 
 struct FieldPlan {
     /// `"name":`, ready to append.
-    key: Box<str>,
+    key: JsonText,
     name: Box<str>,
     kind: ValueKind,
     repeated: bool,
@@ -137,7 +137,7 @@ impl ValueKind {
 
 struct EnumPlan {
     /// Value number → JSON literal of its name, sorted by number.
-    names: Vec<(i32, Box<str>)>,
+    names: Vec<(i32, JsonText)>,
     /// `google.protobuf.NullValue`: always `null`.
     null_value: bool,
     /// A proto2 enum: values it does not define are unknown fields, not values.
@@ -145,11 +145,11 @@ struct EnumPlan {
 }
 
 impl EnumPlan {
-    fn name(&self, number: i32) -> Option<&str> {
+    fn name(&self, number: i32) -> Option<&JsonText> {
         self.names
             .binary_search_by_key(&number, |(n, _)| *n)
             .ok()
-            .map(|i| &*self.names[i].1)
+            .map(|i| &self.names[i].1)
     }
 }
 
@@ -177,10 +177,7 @@ impl Plan {
                 // (the first declared), as ProtoJSON does.
                 let names = numbers
                     .into_iter()
-                    .filter_map(|n| {
-                        e.get_value(n)
-                            .map(|v| (n, json_text::str_literal(v.name())))
-                    })
+                    .filter_map(|n| e.get_value(n).map(|v| (n, JsonText::literal(v.name()))))
                     .collect();
                 EnumPlan {
                     names,
@@ -265,7 +262,7 @@ fn field_plan(
     let mut key = String::from(&*json_text::str_literal(name));
     key.push(':');
     FieldPlan {
-        key: key.into(),
+        key: JsonText::new(key),
         name: f.name().into(),
         kind,
         repeated: f.is_list() || f.is_map(),
@@ -506,10 +503,10 @@ fn too_deep(max_depth: usize) -> RecordError {
     )
 }
 
-/// Decodes records with a [`Plan`] into one output string.
-pub struct Decoder<'a> {
+/// Decodes records with a [`Plan`] into one output: JSON text, or the literal that holds it.
+pub struct Decoder<'a, S: JsonSink> {
     plan: &'a Plan,
-    out: &'a mut String,
+    out: &'a mut S,
     max_len: usize,
     max_depth: usize,
     unknown_fields: u64,
@@ -524,9 +521,9 @@ enum MapKey<'b> {
     Str(&'b str),
 }
 
-impl<'a> Decoder<'a> {
+impl<'a, S: JsonSink> Decoder<'a, S> {
     /// `max_depth` is capped at [`MAX_SUPPORTED_DEPTH`].
-    pub fn new(plan: &'a Plan, out: &'a mut String, max_len: usize, max_depth: usize) -> Self {
+    pub fn new(plan: &'a Plan, out: &'a mut S, max_len: usize, max_depth: usize) -> Self {
         Decoder {
             plan,
             out,
@@ -605,7 +602,7 @@ impl<'a> Decoder<'a> {
                     };
                     self.singular(field.kind, scan.of(plan, member), &field.name, false, depth)?;
                 }
-                _ => self.out.push_str("null"),
+                _ => self.out.push_unescaped("null"),
             },
             Some(Wkt::FieldMask) => {
                 let mut paths = Vec::new();
@@ -633,7 +630,7 @@ impl<'a> Decoder<'a> {
             _ => &[],
         };
         self.out.push_str("{\"@type\":");
-        json_text::push_str_literal(self.out, type_url);
+        self.out.push_string(type_url);
         let type_name = type_url.rsplit('/').next().unwrap_or_default();
         match self.plan.id(type_name) {
             Some(inner) => {
@@ -743,11 +740,11 @@ impl<'a> Decoder<'a> {
             if occurrences.is_empty() && (field.presence || !emit_defaults) {
                 continue;
             }
-            let start = self.out.len();
+            let start = self.out.mark();
             if !*first {
                 self.out.push(',');
             }
-            self.out.push_str(&field.key);
+            self.out.push_text(&field.key);
             let written = self
                 .field_value(field, occurrences, depth)
                 .map_err(|e| at(e, &field.name))?;
@@ -830,9 +827,12 @@ impl<'a> Decoder<'a> {
             self.message(id, &segments, depth + 1)?;
             return Ok(Written::Value);
         }
-        // Every string occurrence must be valid, even those a later one replaces.
-        if kind == ValueKind::String {
-            for o in occurrences {
+        // Every string occurrence must be valid, even those a later one replaces (the
+        // last is checked as it is written).
+        if kind == ValueKind::String
+            && let Some((_, replaced)) = occurrences.split_last()
+        {
+            for o in replaced {
                 if let Raw::Bytes(b) = o.raw {
                     utf8(b, name)?;
                 }
@@ -952,11 +952,13 @@ impl<'a> Decoder<'a> {
                 v != 0
             }
             ValueKind::Bool => {
-                self.out.push_str(if v64 != 0 { "true" } else { "false" });
+                self.out
+                    .push_unescaped(if v64 != 0 { "true" } else { "false" });
                 v64 != 0
             }
             ValueKind::String => {
-                json_text::push_str_literal(self.out, utf8(bytes, name)?);
+                let text = self.out.utf8(bytes).map_err(|e| utf8_error(&e, name))?;
+                self.out.push_utf8(text);
                 !bytes.is_empty()
             }
             ValueKind::Bytes => {
@@ -966,9 +968,9 @@ impl<'a> Decoder<'a> {
             ValueKind::Enum(e) => {
                 let number = v64 as i32;
                 match plan.enums.get(e as usize) {
-                    Some(e) if e.null_value => self.out.push_str("null"),
+                    Some(e) if e.null_value => self.out.push_unescaped("null"),
                     Some(e) => match (options.protobuf.enums, e.name(number)) {
-                        (EnumEncoding::Name, Some(literal)) => self.out.push_str(literal),
+                        (EnumEncoding::Name, Some(literal)) => self.out.push_text(literal),
                         _ => push_int(self.out, number),
                     },
                     None => push_int(self.out, number),
@@ -1040,7 +1042,7 @@ impl<'a> Decoder<'a> {
             }
             written += 1;
             match key {
-                MapKey::Str(s) => json_text::push_str_literal(self.out, s),
+                MapKey::Str(s) => self.out.push_string(s),
                 MapKey::Bool(b) => self.out.push_str(if *b { "\"true\"" } else { "\"false\"" }),
                 MapKey::Signed(v) => self.quoted(*v),
                 MapKey::Unsigned(v) => self.quoted(*v),
@@ -1102,12 +1104,14 @@ fn lookup(plan: &MessagePlan, number: u32) -> Option<u32> {
 }
 
 fn utf8<'b>(bytes: &'b [u8], field: &str) -> Result<&'b str, RecordError> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        RecordError::new(
-            ErrorCode::InvalidUtf8,
-            format!("string field {field} is not valid UTF-8: {e}"),
-        )
-    })
+    std::str::from_utf8(bytes).map_err(|e| utf8_error(&e, field))
+}
+
+fn utf8_error(e: &std::str::Utf8Error, field: &str) -> RecordError {
+    RecordError::new(
+        ErrorCode::InvalidUtf8,
+        format!("string field {field} is not valid UTF-8: {e}"),
+    )
 }
 
 fn map_key<'b>(kind: ValueKind, raw: Option<Raw<'b>>) -> Result<MapKey<'b>, RecordError> {

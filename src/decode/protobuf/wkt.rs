@@ -4,6 +4,7 @@
 
 use crate::decode::time;
 use crate::error::{ErrorCode, RecordError};
+use crate::json_text::JsonSink;
 
 /// A `google.protobuf` message with its own JSON form. Every other message, `Empty`
 /// included, is written as an ordinary object.
@@ -49,8 +50,13 @@ pub const MAX_DURATION_SECS: i64 = 315_576_000_000;
 /// Appends a Timestamp or Duration as its quoted ProtoJSON string, or fails when
 /// ProtoJSON cannot represent the value (Timestamp outside 0001..9999, Duration beyond
 /// ±315,576,000,000 s, nanos out of range or of the wrong sign).
-pub fn push_time(out: &mut String, wkt: Wkt, seconds: i64, nanos: i32) -> Result<(), RecordError> {
-    let start = out.len();
+pub fn push_time(
+    out: &mut impl JsonSink,
+    wkt: Wkt,
+    seconds: i64,
+    nanos: i32,
+) -> Result<(), RecordError> {
+    let start = out.mark();
     out.push('"');
     let ok = match wkt {
         Wkt::Timestamp => time::push_rfc3339(out, seconds, nanos),
@@ -112,7 +118,7 @@ fn unrepresentable(path: &str, why: &str) -> RecordError {
 
 /// The JSON string of a FieldMask's paths, comma-separated.
 pub fn push_field_mask<'p>(
-    out: &mut String,
+    out: &mut impl JsonSink,
     paths: impl IntoIterator<Item = &'p str>,
 ) -> Result<(), RecordError> {
     let mut joined = String::new();
@@ -122,7 +128,7 @@ pub fn push_field_mask<'p>(
         }
         field_mask_path(path, &mut joined)?;
     }
-    crate::json_text::push_str_literal(out, &joined);
+    out.push_string(&joined);
     Ok(())
 }
 
