@@ -6,7 +6,7 @@
 //!   the escaped response (the same result texts, taken from one warm run, escaped once by
 //!   the product's writer).
 //! * `warm path`: event text in, response bytes out, the code Lambda runs
-//!   (`redshift::handle`, then serialization as the runtime does it).
+//!   (`redshift::handle`, then the response serialized as the runtime does it).
 //! * stages: event reading, hex (the SIMD decoder beside the `hex` crate), response writing
 //!   (the product's writer beside `serde_json` escaping the same texts).
 //!
@@ -66,7 +66,7 @@ fn warm_path(c: &mut Criterion) {
     let policy = ResponsePolicy::new(OnError::Object);
     let handle = |text: &str| {
         let outcome = runtime.block_on(redshift::handle(&engine, policy, text, None));
-        serde_json::to_vec(&outcome.response).unwrap()
+        serde_json::to_vec(&outcome.response.into_raw_json()).unwrap()
     };
     // The answers, for the floor to write.
     let answer: serde_json::Value = serde_json::from_slice(&handle(&text)).unwrap();

@@ -274,14 +274,14 @@ async fn invoke(args: InvokeArgs) -> Result<ExitCode, CliError> {
         .map_err(io_error(format!("cannot read {}", path.display())))?;
     let engine = args.settings.engine().await?;
     let outcome = redshift::handle(&engine, args.settings.response_policy(), &text, None).await;
-    // Written as Lambda returns it, into one buffer, written at once.
+    // Written as Lambda returns it, in one buffer (the response's own), written at once.
     let mut body = if args.pretty {
         serde_json::to_value(&outcome.response)
             .and_then(|tree| serde_json::to_vec_pretty(&tree))
             .map_err(std::io::Error::from)
             .map_err(io_error("cannot print the response"))?
     } else {
-        outcome.response.to_json().into_bytes()
+        outcome.response.into_json().into_bytes()
     };
     body.push(b'\n');
     let mut out = std::io::stdout().lock();

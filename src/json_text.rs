@@ -102,6 +102,12 @@ impl LiteralBuffer {
         std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default())
     }
 
+    /// The text, without a copy (checked as [`LiteralBuffer::as_str`] checks it).
+    pub fn into_string(mut self) -> Result<String, std::string::FromUtf8Error> {
+        self.bytes.truncate(self.len);
+        String::from_utf8(self.bytes)
+    }
+
     /// Forgets the text after `len` bytes.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);

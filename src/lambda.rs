@@ -38,7 +38,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 Ok((settings, engine)) => handle(settings, engine, event).await,
                 Err(message) => redshift::Response::failure(message.clone()),
             };
-            Ok::<redshift::Response, lambda_runtime::Error>(response)
+            // The runtime copies the finished text into the HTTP body once.
+            Ok::<Box<RawValue>, lambda_runtime::Error>(response.into_raw_json())
         }
     }))
     .await

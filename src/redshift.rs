@@ -433,7 +433,7 @@ fn payload_encoding(info: &BatchInfo, default: PayloadEncoding) -> PayloadEncodi
 /// A response to Redshift. It serializes as compact JSON, keys in alphabetical order:
 /// `{"num_records":N,"results":[...],"success":true}` or
 /// `{"error_msg":"...","success":false}`. Each result was escaped once, when it was
-/// pushed, so writing the response copies it.
+/// pushed, after the frame written up front, so [`Response::into_json`] only closes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// One result per row, in order.
@@ -460,6 +460,23 @@ impl Response {
         out
     }
 
+    /// The response as compact JSON, as [`Response::to_json`] writes it, but without a
+    /// copy: a batch's results were written after the response's opening, so this only
+    /// closes it.
+    pub fn into_json(self) -> String {
+        match self {
+            Response::Success(results) if results.rows == results.expected => {
+                let mut text = results.text;
+                text.push_raw(RESULTS_END);
+                text.into_string().unwrap_or_else(|e| {
+                    Response::failure(format!("internal: the results are not UTF-8 ({e})"))
+                        .to_json()
+                })
+            }
+            other => other.to_json(),
+        }
+    }
+
     /// Appends the response as compact JSON: byte for byte what `serde_json` writes for the
     /// same JSON tree.
     pub fn write_json(&self, out: &mut String) {
@@ -467,11 +484,13 @@ impl Response {
             Response::Success(results) => match results.text.as_str() {
                 Ok(text) => {
                     out.reserve(text.len() + 64);
-                    out.push_str("{\"num_records\":");
-                    json_text::push_int(out, results.rows);
-                    out.push_str(",\"results\":[");
-                    out.push_str(text);
-                    out.push_str("],\"success\":true}");
+                    if results.rows == results.expected {
+                        out.push_str(text);
+                    } else {
+                        push_results_start(out, results.rows);
+                        out.push_str(text.get(results.start..).unwrap_or_default());
+                    }
+                    out.push_str(RESULTS_END);
                 }
                 // Unreachable: the text is copied from strings with ASCII escapes between
                 // their characters. Should it ever happen, the batch fails (and is retried).
@@ -501,39 +520,79 @@ impl serde::Serialize for Response {
 impl Response {
     /// The response as a `RawValue`, without parsing it again: checking 4 MB of JSON would
     /// cost as much as writing it.
-    #[allow(unsafe_code)]
     fn to_raw_json(&self) -> Box<RawValue> {
-        let json = self.to_json();
-        // SAFETY: `write_json` writes one well-formed JSON object with no whitespace
-        // around it: a fixed frame, an integer, and string literals escaped exactly as
-        // serde_json escapes them (a property test checks the escaping against serde_json).
-        // Debug builds, and so every test, re-parse it inside `from_string_unchecked`.
-        unsafe { RawValue::from_string_unchecked(json) }
+        raw_json(self.to_json())
+    }
+
+    /// The response as a `RawValue`, as the Lambda runtime takes it, without a copy (see
+    /// [`Response::into_json`]) or a second parse.
+    pub fn into_raw_json(self) -> Box<RawValue> {
+        raw_json(self.into_json())
     }
 }
 
-/// The results of a batch as the response holds them: each row's JSON text as a JSON
-/// string literal, escaped once as it was pushed (or `null`), separated by commas, end
-/// to end in one buffer, so that a batch allocates no string per row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// JSON text that [`Response::write_json`] wrote, as a `RawValue`.
+#[allow(unsafe_code)]
+fn raw_json(json: String) -> Box<RawValue> {
+    // SAFETY: `write_json` (and `into_json`, which closes the same text) writes one
+    // well-formed JSON object with no whitespace around it: a fixed frame, an integer, and
+    // string literals escaped exactly as serde_json escapes them (a property test checks
+    // the escaping against serde_json). Debug builds, and so every test, re-parse it
+    // inside `from_string_unchecked`.
+    unsafe { RawValue::from_string_unchecked(json) }
+}
+
+/// The opening of a successful response, up to its first result.
+fn push_results_start(out: &mut String, rows: usize) {
+    out.push_str("{\"num_records\":");
+    json_text::push_int(out, rows);
+    out.push_str(",\"results\":[");
+}
+
+/// The end of a successful response, after its last result.
+const RESULTS_END: &str = "],\"success\":true}";
+
+/// The results of a batch as the response holds them: the response's opening for the
+/// rows expected, then each row's JSON text as a JSON string literal, escaped once as it
+/// was pushed (or `null`), separated by commas, end to end in one buffer, so that a batch
+/// allocates no string per row and the finished response is this buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Results {
     text: LiteralBuffer,
+    /// Where the first result starts.
+    start: usize,
+    /// The rows the opening counts.
+    expected: usize,
     rows: usize,
 }
 
+impl Default for Results {
+    /// No rows.
+    fn default() -> Self {
+        Results::with_capacity(0, 0)
+    }
+}
+
 impl Results {
-    /// Room for `bytes` of text, reserved (not touched) up front so that the text is never
-    /// copied as it grows.
-    fn with_capacity(bytes: usize) -> Self {
+    /// Results for `rows` rows, with room for `bytes` of text reserved (not touched) up
+    /// front so that the text is never copied as it grows.
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut opening = String::new();
+        push_results_start(&mut opening, rows);
+        let mut text = LiteralBuffer::with_capacity(bytes.max(opening.len()));
+        text.push_raw(&opening);
         Results {
-            text: LiteralBuffer::with_capacity(bytes),
+            text,
+            start: opening.len(),
+            expected: rows,
             rows: 0,
         }
     }
 
     /// The results of `rows`, in order; `None` is NULL.
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = Option<&'a str>>) -> Self {
-        let mut results = Results::default();
+        let rows: Vec<Option<&str>> = rows.into_iter().collect();
+        let mut results = Results::with_capacity(rows.len(), 0);
         for row in rows {
             results.push(row);
         }
@@ -744,7 +803,7 @@ impl ResponseBuilder {
         ResponseBuilder {
             policy,
             // The results' text is at most the response, which is bounded.
-            results: Results::with_capacity(policy.max_response_bytes.min(MAX_RESERVED_TEXT)),
+            results: Results::with_capacity(rows, policy.max_response_bytes.min(MAX_RESERVED_TEXT)),
             used: frame + rows * fallback_len,
             fallback,
             fallback_len,
@@ -839,5 +898,22 @@ mod tests {
             Response::Success(Results::default()).to_json(),
             r#"{"num_records":0,"results":[],"success":true}"#
         );
+        // Closing the buffer in place gives the same text, and so does a copy of it.
+        let json = response.to_json();
+        assert_eq!(response.clone().into_json(), json);
+        assert_eq!(response.into_raw_json().get(), json);
+    }
+
+    /// Results opened for more rows than were pushed still count the rows they hold.
+    #[test]
+    fn a_response_counts_the_rows_it_holds() {
+        let mut results = Results::with_capacity(3, 0);
+        results.push(Some("a"));
+        let len = results.push_escaped("\"b\"");
+        results.pop(len);
+        results.push(None);
+        let expected = r#"{"num_records":2,"results":["a",null],"success":true}"#;
+        assert_eq!(Response::Success(results.clone()).to_json(), expected);
+        assert_eq!(Response::Success(results).into_json(), expected);
     }
 }
