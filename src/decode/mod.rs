@@ -285,8 +285,9 @@ pub const DEFAULT_MAX_RESULT_BYTES: usize = 65_535;
 pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 /// The deepest nesting any decoder follows, whatever the setting: decoders recurse once per
-/// level, and this many levels fit in a 2 MiB thread stack (tokio's worker default) even in
-/// a debug build. `--max-depth` accepts values up to it.
+/// level, and this many levels fit in a 2 MiB thread stack (tokio's worker default, and a
+/// test thread's) even in a debug build; the binary decodes on its main thread, whose stack
+/// is larger. `--max-depth` accepts values up to it.
 pub const MAX_SUPPORTED_DEPTH: usize = 400;
 
 /// Unknown-field counts nobody reads (`DecodeContext::default`).
