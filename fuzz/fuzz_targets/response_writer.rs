@@ -1,6 +1,7 @@
 //! Arbitrary strings → the response writer (each result escaped once, eight bytes at a
-//! time, into one buffer), beside serde_json writing the same JSON tree: byte for byte the
-//! same text, and a `Serialize` that yields the same tree.
+//! time, into one buffer after the response's opening), beside serde_json writing the same
+//! JSON tree: byte for byte the same text, copied (`to_json`) or closed in place
+//! (`into_json`, the Lambda and `invoke` path), and a `Serialize` that yields the same tree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,7 +16,9 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let response = Response::Success(Results::from_rows(rows.iter().map(Option::as_deref)));
     let tree = serde_json::json!({"num_records": rows.len(), "results": rows, "success": true});
-    assert_eq!(response.to_json(), tree.to_string());
+    let json = response.to_json();
+    assert_eq!(json, tree.to_string());
+    assert_eq!(response.clone().into_json(), json);
     let parsed: Value = serde_json::to_value(&response).expect("the response is JSON");
     assert_eq!(parsed, tree);
 });
