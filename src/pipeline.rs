@@ -365,8 +365,8 @@ impl Engine {
         &self.schemas
     }
 
-    /// Decodes a batch of calls and collects the results (the CLI and tests; Redshift
-    /// batches go through [`Engine::decode_each`]).
+    /// Decodes a batch of calls and collects the results, in the form `options.results`
+    /// names (the CLI and tests; Redshift batches go through [`Engine::decode_each`]).
     pub async fn decode_rows(
         &self,
         calls: &[Call<'_>],
