@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::decode::avro::container::ContainerHeader;
@@ -116,7 +117,7 @@ pub struct Engine {
     /// How payloads are written when the caller does not say (`--input-encoding`).
     input_encoding: PayloadEncoding,
     /// Unknown Protobuf fields dropped since start (see `unknown_fields`).
-    unknown_fields: std::sync::atomic::AtomicU64,
+    unknown_fields: AtomicU64,
     /// The decoders of streams whose records need no schema, by format.
     schemaless: Vec<(SchemalessFormat, Box<dyn RecordDecoder>)>,
 }
@@ -356,8 +357,7 @@ impl Engine {
 
     /// Unknown Protobuf fields dropped since start; subtract two readings for one batch.
     pub fn unknown_fields(&self) -> u64 {
-        self.unknown_fields
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.unknown_fields.load(Ordering::Relaxed)
     }
 
     /// The schema cache (for its statistics).
@@ -871,29 +871,28 @@ impl Engine {
         if form == ResultForm::Literal {
             let mut literal = std::mem::take(&mut scratch.literal).into_bytes();
             literal.clear();
-            let len = schema.decoder.decode_literal(&body, &ctx, &mut literal);
+            // Counted only if the literal is kept: otherwise the JSON text path below
+            // decodes the record again and counts its unknown fields itself.
+            let unknown = AtomicU64::new(0);
+            let attempt = DecodeContext {
+                unknown_fields: &unknown,
+                ..ctx.clone()
+            };
+            let len = schema.decoder.decode_literal(&body, &attempt, &mut literal);
             // Strings were written unchecked: the literal is checked once, whole.
             match (len, String::from_utf8(literal)) {
                 (Some(len), Ok(text)) if len <= self.limits.max_result_bytes => {
                     scratch.literal = text;
-                    // Debug builds hold every literal to the JSON text path, so that every
-                    // test that decodes a batch is also a differential test of the two.
+                    self.unknown_fields
+                        .fetch_add(unknown.into_inner(), Ordering::Relaxed);
                     #[cfg(debug_assertions)]
-                    {
-                        let mut reference = String::new();
-                        let uncounted = std::sync::atomic::AtomicU64::new(0);
-                        let ctx = DecodeContext {
-                            unknown_fields: &uncounted,
-                            ..ctx.clone()
-                        };
-                        let decoded = schema.decoder.decode(&body, &ctx, &mut reference);
-                        debug_assert!(decoded.is_ok(), "{decoded:?}");
-                        debug_assert_eq!(len, reference.len());
-                        debug_assert_eq!(
-                            scratch.literal,
-                            crate::json_text::str_literal(&reference).as_ref()
-                        );
-                    }
+                    assert_literal_is_the_text(
+                        &*schema.decoder,
+                        &body,
+                        &ctx,
+                        len,
+                        &scratch.literal,
+                    );
                     return Ok(Written::Literal);
                 }
                 (_, Ok(text)) => scratch.literal = text,
@@ -921,6 +920,28 @@ impl Engine {
         }
         Ok(Written::Text)
     }
+}
+
+/// Debug builds hold every literal a decoder writes to its JSON text path, so that every
+/// test that decodes a batch is also a differential test of the two.
+#[cfg(debug_assertions)]
+fn assert_literal_is_the_text(
+    decoder: &dyn RecordDecoder,
+    body: &[u8],
+    ctx: &DecodeContext,
+    len: usize,
+    literal: &str,
+) {
+    let mut reference = String::new();
+    let uncounted = AtomicU64::new(0);
+    let ctx = DecodeContext {
+        unknown_fields: &uncounted,
+        ..ctx.clone()
+    };
+    let decoded = decoder.decode(body, &ctx, &mut reference);
+    assert!(decoded.is_ok(), "{decoded:?}");
+    assert_eq!(len, reference.len());
+    assert_eq!(literal, crate::json_text::str_literal(&reference).as_ref());
 }
 
 fn raw_without_name() -> RecordError {

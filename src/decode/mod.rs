@@ -2,9 +2,9 @@
 //!
 //! A decoder is built once per schema version ([`compile`]) and then turns record bodies
 //! (frame already removed) into JSON text. Decoders write JSON directly into a `String`;
-//! the Avro decoder can also write it as the JSON string literal a Redshift response
-//! carries ([`RecordDecoder::decode_literal`]), so that a result is escaped as it is
-//! decoded rather than once more afterwards.
+//! the Avro and Protobuf decoders can also write it as the JSON string literal a Redshift
+//! response carries ([`RecordDecoder::decode_literal`]), so that a result is escaped as it
+//! is decoded rather than once more afterwards.
 
 pub mod avro;
 pub mod cbor;
@@ -314,7 +314,8 @@ pub trait RecordDecoder: Send + Sync {
     /// Appends the record's JSON text to `out` as the JSON string literal that holds it,
     /// quotes included, escaped as `serde_json` escapes a string: the form a Redshift
     /// response carries, written directly instead of escaped afterwards. Returns the JSON
-    /// text's length (not the literal's); `max_result_bytes` is not applied to it.
+    /// text's length (not the literal's), which the caller checks against
+    /// `max_result_bytes` (the decoder stops early past it, as `decode` does).
     ///
     /// `None` when the literal is not written: the record does not decode, or this decoder
     /// has no such path (the default). The caller then decodes with [`decode`], which
